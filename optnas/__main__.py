@@ -1,0 +1,5 @@
+import sys
+
+from optnas.cli import main
+
+sys.exit(main())
