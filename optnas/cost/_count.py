@@ -1,0 +1,154 @@
+"""Exact, analytic MACs and parameter counts (no model is built).
+
+The counts equal what ``torch.utils.flop_counter.FlopCounterMode`` (MACs = FLOPs / 2: every
+convolution and matrix product, nothing else) and ``sum(p.numel() for p in
+model.parameters())`` give for the network :func:`optnas.models.build` makes. They are the
+"free" architecture statistics that FBNetV3 (Dai et al., 2021, Sec. 3.2) uses to pretrain its
+predictor's encoder, and the resource constraints of its constrained search (Sec. 3).
+
+Every formula works element-wise on numpy integer arrays, so :func:`count_columns` costs a whole
+QMC pool in one vectorized pass; :func:`count` applies the same formulas to one architecture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from optnas.space import Arch, JointSpace
+
+__all__ = ["Cost", "PoolCost", "count", "count_columns"]
+
+IntArray = npt.NDArray[np.int64]
+_I = np.int64
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Cost of one architecture at its resolution."""
+
+    macs: int
+    params: int
+    resolution: int
+    num_classes: int
+
+    @property
+    def mflops(self) -> float:
+        """Millions of multiply-accumulates (the "MFLOPs" of the mobile-NAS literature)."""
+        return self.macs / 1e6
+
+    @property
+    def mparams(self) -> float:
+        """Millions of parameters."""
+        return self.params / 1e6
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "macs": self.macs,
+            "params": self.params,
+            "mflops": self.mflops,
+            "mparams": self.mparams,
+            "resolution": self.resolution,
+            "num_classes": self.num_classes,
+        }
+
+
+@dataclass(frozen=True)
+class PoolCost:
+    """Costs of a pool of candidates (one entry per row)."""
+
+    macs: IntArray
+    params: IntArray
+
+
+def _out(h: Any, k: Any, s: Any) -> Any:
+    """Output size of a conv with padding (k - 1) // 2."""
+    return (h + 2 * ((k - 1) // 2) - k) // s + 1
+
+
+def _conv_bn(h: Any, cin: Any, cout: Any, k: Any, s: Any, groups: Any) -> tuple[Any, Any, Any]:
+    """(out size, MACs, params) of Conv2d(bias=False) + BatchNorm2d."""
+    ho = _out(h, k, s)
+    per_out = (cin // groups) * k * k
+    return ho, ho * ho * cout * per_out, cout * per_out + 2 * cout
+
+
+def _make_divisible(v: Any, divisor: int = 8) -> Any:
+    new = np.maximum(divisor, np.floor(v + divisor / 2) // divisor * divisor)
+    return np.where(new < 0.9 * v, new + divisor, new).astype(_I)
+
+
+def _block(h: Any, cin: Any, exp: Any, cout: Any, k: Any, s: Any, se: str | None) -> tuple[Any, Any, Any]:
+    """(out size, MACs, params) of one MBConv block; arrays broadcast element-wise."""
+    macs = np.zeros_like(np.asarray(h, dtype=_I))
+    params = np.zeros_like(macs)
+    has_expand = exp != cin
+    _, m, p = _conv_bn(h, cin, exp, 1, 1, 1)
+    macs = macs + np.where(has_expand, m, 0)
+    params = params + np.where(has_expand, p, 0)
+    ho, m, p = _conv_bn(h, exp, exp, k, s, exp)
+    macs, params = macs + m, params + p
+    if se is not None:
+        sq = _make_divisible(exp // 4, 8) if se == "se" else np.maximum(1, cin // 4)
+        macs = macs + 2 * exp * sq
+        params = params + 2 * exp * sq + sq + exp
+    _, m, p = _conv_bn(ho, exp, cout, 1, 1, 1)
+    return ho, macs + m, params + p
+
+
+def _head(h: Any, cin: Any, channels: Any, fc: int | None, num_classes: int) -> tuple[Any, Any]:
+    _, macs, params = _conv_bn(h, cin, channels, 1, 1, 1)
+    width = channels
+    if fc is not None:
+        macs = macs + width * fc
+        params = params + width * fc + fc
+        width = fc
+    return macs + width * num_classes, params + width * num_classes + num_classes
+
+
+def count(arch: Arch, num_classes: int = 1000, resolution: int | None = None) -> Cost:
+    """Exact MACs and parameters of ``arch`` (at ``resolution`` if given, else its own)."""
+    res = arch.resolution if resolution is None else resolution
+    st = arch.stem
+    h, macs, params = _conv_bn(_I(res), _I(3), _I(st.out_channels), st.kernel, st.stride, 1)
+    for b in arch.blocks:
+        h, m, p = _block(h, _I(b.in_channels), _I(b.expanded), _I(b.out_channels), b.kernel, b.stride, b.se)
+        macs, params = macs + m, params + p
+    m, p = _head(h, _I(arch.last_channels), _I(arch.head.channels), arch.head.fc, num_classes)
+    return Cost(int(macs + m), int(params + p), res, num_classes)
+
+
+def count_columns(space: JointSpace, cols: npt.NDArray[np.float64], num_classes: int = 1000) -> PoolCost:
+    """Vectorized :func:`count` over a column array of ``space`` (see ``JointSpace.sample``)."""
+    n = cols.shape[0]
+    if space.fixed_arch is not None:
+        c = count(space.fixed_arch, num_classes)
+        return PoolCost(np.full(n, c.macs, dtype=_I), np.full(n, c.params, dtype=_I))
+    v = space.full_columns(cols)
+    kernels = {f"g{i}_k": g.kernels for i, g in enumerate(space.groups)}
+
+    def col(name: str) -> IntArray:
+        return np.rint(v[name]).astype(_I)
+
+    h, macs, params = _conv_bn(col("resolution"), _I(3), col("stem_c"), space.stem_kernel, space.stem_stride, 1)
+    cin = col("stem_c")
+    for i, g in enumerate(space.groups):
+        k = np.asarray(kernels[f"g{i}_k"], dtype=_I)[col(f"g{i}_k")]
+        e = v[f"g{i}_e"]
+        cout = col(f"g{i}_c")
+        depth = col(f"g{i}_n")
+        for r in range(g.depth.high):
+            active = r < depth
+            stride = g.stride if r == 0 else 1
+            exp = np.where(e == 1.0, cin, _make_divisible(cin * e, 8))
+            ho, m, p = _block(h, cin, exp, cout, k, stride, g.se)
+            macs = macs + np.where(active, m, 0)
+            params = params + np.where(active, p, 0)
+            h = np.where(active, ho, h)
+            cin = np.where(active, cout, cin)
+    m, p = _head(h, cin, col("head_c"), space.head_fc, num_classes)
+    return PoolCost(np.asarray(macs + m, dtype=_I), np.asarray(params + p, dtype=_I))

@@ -1,0 +1,381 @@
+"""``PPOSampler``: AutoAugment's PPO-trained LSTM controller as an Optuna sampler.
+
+Cubuk et al. (2019), Sec. 3 ("Search algorithm details"): a one-layer LSTM controller with 100
+hidden units emits the 30 softmax decisions of a policy (5 sub-policies x 2 operations x
+(type, probability bin, magnitude bin)); it is trained with PPO (learning rate 0.00035, entropy
+penalty 1e-5) on the child model's validation accuracy, with an exponential moving average of
+rewards (weight 0.95) as baseline. Here one trial is one rollout: its decisions are categorical
+Optuna parameters and its objective value is the reward.
+
+State lives in storage (DESIGN.md, "Sampler state lives in storage"). Each trial the sampler
+proposes carries, in its system attributes, the sampled action indices, their log-probabilities
+under the sampling policy and that policy's version (its update count). The controller is a pure
+function of the seed and the stored trials: completed rollouts, in order of completion, form
+batches of ``batch_size``, and every full batch is one PPO update; any process rebuilds the same
+controller by replaying those updates (cached in-process, so only new batches are replayed).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from optnas._errors import ConfigError
+from optnas.controller import (
+    Decision,
+    DecisionSchema,
+    PolicyController,
+    PPOConfig,
+    PPOTrainer,
+    autoaugment_schema,
+)
+
+if TYPE_CHECKING:
+    from optuna.study import Study
+
+__all__ = ["PPOSampler", "PPOState"]
+
+_KEY_PREFIX = "ppo:"
+ACTIONS_KEY = _KEY_PREFIX + "actions"
+LOG_PROBS_KEY = _KEY_PREFIX + "log_probs"
+VERSION_KEY = _KEY_PREFIX + "version"
+SCHEMA_KEY = _KEY_PREFIX + "schema"
+
+# SeedSequence spawn keys that separate the independent random streams derived from a seed.
+_INIT_STREAM = 0
+_TRIAL_STREAM = 1
+
+
+def _seed_from(entropy: int, *spawn_key: int) -> int:
+    sequence = np.random.SeedSequence(entropy=entropy, spawn_key=spawn_key)
+    return int(sequence.generate_state(1, dtype=np.uint64)[0])
+
+
+def _fresh_entropy() -> int:
+    # OS entropy, not a global RNG's state.
+    return int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class PPOState:
+    """A snapshot of the controller rebuilt from a study's stored trials.
+
+    Attributes:
+        update_count: PPO updates applied (the version of the current policy).
+        baseline: The reward baseline (None before the first update).
+        trial_numbers: Numbers of the trials consumed by the updates, in batch order.
+        parameters: A detached copy of the controller's weights.
+        greedy_params: The most likely policy (arg-max at every step) as parameter values.
+    """
+
+    update_count: int
+    baseline: float | None
+    trial_numbers: tuple[int, ...]
+    parameters: dict[str, torch.Tensor]
+    greedy_params: dict[str, Any]
+
+
+@dataclass
+class _Rollout:
+    number: int
+    actions: list[int]
+    log_probs: list[float]
+    reward: float
+
+
+class _Cache:
+    """The in-process controller of one study, with the trials it has consumed."""
+
+    def __init__(self, storage: object, study_id: int, trainer: PPOTrainer) -> None:
+        self.storage = storage
+        self.study_id = study_id
+        self.trainer = trainer
+        self.consumed: list[int] = []
+
+
+class PPOSampler(BaseSampler):
+    """Sampler that proposes decision sequences from a PPO-trained LSTM controller.
+
+    The sampler owns the parameters of its decision schema (by default AutoAugment's 30
+    decisions, exactly those ``optnas.augment.suggest_policy`` suggests). They are sampled
+    jointly by :meth:`sample_relative`; every other parameter falls back to
+    ``independent_sampler``. The reward of a trial is its objective value (negated when the study
+    minimizes). Only trials that used the proposal unchanged (every schema parameter suggested
+    with the proposed value) and completed with a finite value are rollouts. Completed rollouts
+    are grouped, in order of completion, into batches of ``batch_size``; each full batch is one
+    PPO update (AutoAugment, Sec. 3).
+
+    Randomness: the controller's initial weights derive from ``seed``; the decisions of trial
+    ``n`` are drawn from a generator seeded by ``(seed, n)`` (a stream that :meth:`reseed_rng`
+    replaces) from the controller rebuilt from the stored trials. Proposals are therefore a
+    deterministic function of the seed, the trial number and the stored trials: a resumed study
+    does not repeat earlier proposals and workers sharing a seed draw different decisions. Give
+    every worker of a study the same ``seed`` so that all of them rebuild the same controller.
+
+    Example:
+        .. code-block:: python
+
+            import optuna
+            from optnas.samplers import PPOSampler
+            from optnas.augment import suggest_policy
+
+            def objective(trial):
+                policy = suggest_policy(trial)
+                return train_child_model(policy)  # validation accuracy
+
+            study = optuna.create_study(direction="maximize", sampler=PPOSampler(seed=0))
+            study.optimize(objective, n_trials=500)
+
+    Args:
+        seed: Seed of the controller initialisation and of every trial's sampling stream.
+            ``None`` draws one from OS entropy.
+        batch_size: Completed rollouts per PPO update.
+        learning_rate: Adam learning rate (paper: 0.00035).
+        entropy_weight: Entropy penalty weight (paper: 1e-5).
+        baseline_decay: EMA weight of the reward baseline (paper: 0.95).
+        clip: PPO clipping range epsilon.
+        hidden_size: LSTM hidden units (paper: 100).
+        ppo_epochs: Gradient steps per batch.
+        decisions: The decision schema (sequence of :class:`~optnas.controller.Decision` or a
+            :class:`~optnas.controller.DecisionSchema`); ``None`` means AutoAugment's.
+        independent_sampler: Sampler for parameters outside the schema; defaults to
+            ``RandomSampler(seed=seed)``.
+
+    Raises:
+        ConfigError: If any argument is invalid.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        batch_size: int = 10,
+        learning_rate: float = 0.00035,
+        entropy_weight: float = 1e-5,
+        baseline_decay: float = 0.95,
+        clip: float = 0.2,
+        hidden_size: int = 100,
+        ppo_epochs: int = 4,
+        decisions: Sequence[Decision] | DecisionSchema | None = None,
+        independent_sampler: BaseSampler | None = None,
+    ) -> None:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise ConfigError("seed", seed, "must be None or an int >= 0")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError("batch_size", batch_size, "must be an int >= 1")
+        if isinstance(hidden_size, bool) or not isinstance(hidden_size, int) or hidden_size < 1:
+            raise ConfigError("hidden_size", hidden_size, "must be an int >= 1")
+        if isinstance(ppo_epochs, bool) or not isinstance(ppo_epochs, int) or ppo_epochs < 1:
+            raise ConfigError("ppo_epochs", ppo_epochs, "must be an int >= 1")
+        self._config = PPOConfig(
+            learning_rate=learning_rate,
+            entropy_weight=entropy_weight,
+            clip=clip,
+            baseline_decay=baseline_decay,
+            epochs=ppo_epochs,
+        )
+        self._schema = autoaugment_schema() if decisions is None else DecisionSchema.of(decisions)
+        if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
+            raise ConfigError(
+                "independent_sampler", independent_sampler, "must be an optuna BaseSampler"
+            )
+        self._seed = _fresh_entropy() if seed is None else seed
+        self._stream_seed = self._seed
+        self._batch_size = batch_size
+        self._hidden_size = hidden_size
+        self._search_space: dict[str, BaseDistribution] = dict(self._schema.distributions())
+        self._independent_sampler = independent_sampler or RandomSampler(seed=seed)
+        self._lock = threading.Lock()
+        self._cache: _Cache | None = None
+
+    # -- pickling: the lock cannot be pickled and the cache is only an optimisation ----------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_cache"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    # -- public -----------------------------------------------------------------------------
+
+    @property
+    def schema(self) -> DecisionSchema:
+        """The decisions this sampler owns, in emission order."""
+        return self._schema
+
+    @property
+    def batch_size(self) -> int:
+        """Completed rollouts per PPO update."""
+        return self._batch_size
+
+    def reseed_rng(self) -> None:
+        """Replace the per-trial sampling stream (and reseed the independent sampler).
+
+        The controller's initialisation seed is kept, so the controller rebuilt from storage
+        stays the one that sampled the stored rollouts.
+        """
+        self._stream_seed = _fresh_entropy()
+        self._independent_sampler.reseed_rng()
+
+    def state(self, study: Study) -> PPOState:
+        """Rebuild (or bring the cached) controller up to date with ``study`` and snapshot it."""
+        with self._lock:
+            cache = self._synchronize(study)
+            actions, _ = cache.trainer.controller.greedy()
+            return PPOState(
+                update_count=cache.trainer.update_count,
+                baseline=cache.trainer.baseline,
+                trial_numbers=tuple(cache.consumed),
+                parameters={
+                    k: v.detach().clone() for k, v in cache.trainer.controller.state_dict().items()
+                },
+                greedy_params=self._schema.values(actions[0].tolist()),
+            )
+
+    # -- BaseSampler ------------------------------------------------------------------------
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return dict(self._search_space)
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        self._raise_if_multi_objective(study)
+        owned = [
+            name for name in search_space if self._search_space.get(name) == search_space[name]
+        ]
+        params: dict[str, Any] = {}
+        if owned:
+            with self._lock:
+                cache = self._synchronize(study)
+                generator = torch.Generator().manual_seed(
+                    _seed_from(self._stream_seed, _TRIAL_STREAM, trial.number)
+                )
+                actions_t, log_probs_t = cache.trainer.controller.sample(generator)
+                version = cache.trainer.update_count
+            actions = [int(a) for a in actions_t[0].tolist()]
+            storage = study._storage
+            storage.set_trial_system_attr(trial._trial_id, ACTIONS_KEY, actions)
+            storage.set_trial_system_attr(
+                trial._trial_id, LOG_PROBS_KEY, [float(x) for x in log_probs_t[0].tolist()]
+            )
+            storage.set_trial_system_attr(trial._trial_id, VERSION_KEY, version)
+            storage.set_trial_system_attr(trial._trial_id, SCHEMA_KEY, self._schema.fingerprint)
+            values = self._schema.values(actions)
+            params.update((name, values[name]) for name in owned)
+        for name, distribution in search_space.items():
+            if name not in params:
+                params[name] = self._independent_sampler.sample_independent(
+                    study, trial, name, distribution
+                )
+        return params
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        self._raise_if_multi_objective(study)
+        return self._independent_sampler.sample_independent(
+            study, trial, param_name, param_distribution
+        )
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        self._independent_sampler.before_trial(study, trial)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        self._independent_sampler.after_trial(study, trial, state, values)
+
+    # -- internals --------------------------------------------------------------------------
+
+    @staticmethod
+    def _raise_if_multi_objective(study: Study) -> None:
+        if study._is_multi_objective():
+            raise ValueError(
+                "PPOSampler supports single-objective studies only: the reward is one value."
+            )
+
+    def _new_cache(self, study: Study) -> _Cache:
+        generator = torch.Generator().manual_seed(_seed_from(self._seed, _INIT_STREAM))
+        controller = PolicyController(
+            self._schema.num_choices, hidden_size=self._hidden_size, generator=generator
+        )
+        return _Cache(study._storage, study._study_id, PPOTrainer(controller, self._config))
+
+    def _synchronize(self, study: Study) -> _Cache:
+        """Replay the PPO updates of all full batches of stored rollouts not yet applied."""
+        rollouts = self._rollouts(study)
+        cache = self._cache
+        if (
+            cache is None
+            or cache.storage is not study._storage
+            or cache.study_id != study._study_id
+            or [r.number for r in rollouts[: len(cache.consumed)]] != cache.consumed
+        ):
+            # A rollout completed "in the past" (clock skew, a slow commit) or another study:
+            # the cached replay is not a prefix of the stored history, so start again.
+            cache = self._new_cache(study)
+        n_full = len(rollouts) // self._batch_size * self._batch_size
+        for start in range(len(cache.consumed), n_full, self._batch_size):
+            batch = rollouts[start : start + self._batch_size]
+            cache.trainer.update(
+                [r.actions for r in batch], [r.log_probs for r in batch], [r.reward for r in batch]
+            )
+            cache.consumed.extend(r.number for r in batch)
+        self._cache = cache
+        return cache
+
+    def _rollouts(self, study: Study) -> list[_Rollout]:
+        """Usable rollouts of the study in order of completion (time, then trial number)."""
+        sign = -1.0 if study.direction == StudyDirection.MINIMIZE else 1.0
+        fingerprint = self._schema.fingerprint
+        names = self._schema.names
+        found: list[tuple[Any, int, _Rollout]] = []
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            attrs = trial.system_attrs
+            if attrs.get(SCHEMA_KEY) != fingerprint or trial.value is None:
+                continue
+            if not math.isfinite(trial.value):
+                continue
+            actions = attrs.get(ACTIONS_KEY)
+            log_probs = attrs.get(LOG_PROBS_KEY)
+            if not isinstance(actions, list) or not isinstance(log_probs, list):
+                continue
+            if len(actions) != len(names) or len(log_probs) != len(names):
+                continue
+            try:
+                proposed = self._schema.values(actions)
+            except (ConfigError, TypeError):
+                continue
+            if any(
+                name not in trial.params or trial.params[name] != proposed[name] for name in names
+            ):
+                continue
+            rollout = _Rollout(trial.number, actions, log_probs, sign * trial.value)
+            found.append((trial.datetime_complete, trial.number, rollout))
+        found.sort(key=lambda item: (item[0], item[1]))
+        return [item[2] for item in found]

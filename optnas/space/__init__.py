@@ -1,0 +1,48 @@
+"""Search spaces: architectures, recipes and the joint space of FBNetV3 (Dai et al., 2021).
+
+Public names: :class:`Arch` (``Arch.parse(text)``, ``str(arch)``), :class:`Block`,
+:class:`Stage`, :class:`Stem`, :class:`Head`, :class:`Recipe`, :class:`JointSpace`,
+:class:`GroupSpec`, :class:`RecipeSpec`, :class:`IntRange`, :class:`FloatRange`,
+:class:`Choice`, :func:`preset`, :func:`reference`.
+"""
+
+from optnas.space._arch import (
+    ACTIVATIONS,
+    SE_VARIANTS,
+    Arch,
+    Block,
+    BlockSpec,
+    Head,
+    Stage,
+    Stem,
+    make_divisible,
+)
+from optnas.space._dims import Choice, Dim, FloatRange, IntRange
+from optnas.space._joint import GroupSpec, JointSpace, RecipeSpec
+from optnas.space._presets import PRESETS, REFERENCES, preset, reference
+from optnas.space._recipe import OPTIMIZERS, Recipe
+
+__all__ = [
+    "ACTIVATIONS",
+    "OPTIMIZERS",
+    "PRESETS",
+    "REFERENCES",
+    "SE_VARIANTS",
+    "Arch",
+    "Block",
+    "BlockSpec",
+    "Choice",
+    "Dim",
+    "FloatRange",
+    "GroupSpec",
+    "Head",
+    "IntRange",
+    "JointSpace",
+    "Recipe",
+    "RecipeSpec",
+    "Stage",
+    "Stem",
+    "make_divisible",
+    "preset",
+    "reference",
+]
