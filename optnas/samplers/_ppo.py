@@ -231,10 +231,27 @@ class PPOSampler(BaseSampler):
         self._stream_seed = _fresh_entropy()
         self._independent_sampler.reseed_rng()
 
-    def state(self, study: Study) -> PPOState:
-        """Rebuild (or bring the cached) controller up to date with ``study`` and snapshot it."""
+    def state(self, study: Study, *, version: int | None = None) -> PPOState:
+        """Snapshot the controller rebuilt from ``study``'s stored trials.
+
+        Args:
+            study: The study whose completed rollouts define the controller.
+            version: Number of PPO updates to replay (default: every full batch), for example
+                the ``ppo:version`` a trial was sampled under.
+
+        Raises:
+            ConfigError: If ``version`` exceeds the number of full batches stored.
+        """
         with self._lock:
             cache = self._synchronize(study)
+            available = cache.trainer.update_count
+            if version is not None and version != available:
+                if isinstance(version, bool) or not isinstance(version, int):
+                    raise ConfigError("version", version, "must be an int")
+                if not 0 <= version <= available:
+                    raise ConfigError("version", version, f"must lie in [0, {available}]")
+                cache = self._new_cache(study)
+                self._replay(cache, self._rollouts(study), version)
             actions, _ = cache.trainer.controller.greedy()
             return PPOState(
                 update_count=cache.trainer.update_count,
@@ -339,15 +356,19 @@ class PPOSampler(BaseSampler):
             # A rollout completed "in the past" (clock skew, a slow commit) or another study:
             # the cached replay is not a prefix of the stored history, so start again.
             cache = self._new_cache(study)
-        n_full = len(rollouts) // self._batch_size * self._batch_size
-        for start in range(len(cache.consumed), n_full, self._batch_size):
-            batch = rollouts[start : start + self._batch_size]
+        self._replay(cache, rollouts, len(rollouts) // self._batch_size)
+        self._cache = cache
+        return cache
+
+    def _replay(self, cache: _Cache, rollouts: list[_Rollout], n_batches: int) -> None:
+        """Apply PPO updates to ``cache`` until it has consumed ``n_batches`` full batches."""
+        size = self._batch_size
+        for start in range(len(cache.consumed), n_batches * size, size):
+            batch = rollouts[start : start + size]
             cache.trainer.update(
                 [r.actions for r in batch], [r.log_probs for r in batch], [r.reward for r in batch]
             )
             cache.consumed.extend(r.number for r in batch)
-        self._cache = cache
-        return cache
 
     def _rollouts(self, study: Study) -> list[_Rollout]:
         """Usable rollouts of the study in order of completion (time, then trial number)."""
