@@ -25,6 +25,7 @@ registers them (full names ``optnas.augment._ops.<Name>``).
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Sequence
@@ -124,26 +125,44 @@ def _luma(img: _U8) -> np.ndarray[Any, np.dtype[np.uint8]]:
     return (luma >> 16).astype(np.uint8)
 
 
-def _warp_nearest(img: _U8, inverse: Sequence[float], fill: float | tuple[float, ...]) -> _U8:
-    """Nearest-neighbour affine warp with PIL's coordinate convention.
+@functools.lru_cache(maxsize=256)
+def _pil_nearest_map(height: int, width: int, inverse: tuple[float, ...]) -> np.ndarray[Any, Any]:
+    """Source pixel of every output pixel, exactly as PIL's nearest-neighbour affine transform.
 
     ``inverse`` = ``(a, b, c, d, e, f)`` maps an output point to its source point in
-    corner-based coordinates (pixel ``i`` spans ``[i, i+1)``), as ``PIL.Image.transform``
-    does; the source pixel is ``floor`` of the mapped pixel centre. cv2 uses centre-based
-    coordinates and rounds, so the offset is converted here.
+    corner-based coordinates, as ``PIL.Image.transform(AFFINE)``. PIL evaluates it at pixel
+    centres in 16.16 fixed point (``FIX(v) = floor(v * 65536 + 0.5)``, source index
+    ``= value >> 16``); replicating that integer arithmetic makes the map bit-identical,
+    including ties on pixel boundaries, which a float warp (cv2's 10-bit fixed point) gets
+    wrong for rational shears. Returns an ``int16`` ``(H, W, 2)`` map for ``cv2.remap`` with
+    ``-1`` for points outside the image. Cached: magnitudes come from a few bins.
     """
     a, b, c, d, e, f = inverse
-    m = np.array(
-        [[a, b, c + 0.5 * (a + b - 1.0)], [d, e, f + 0.5 * (d + e - 1.0)]], dtype=np.float64
-    )
+
+    def fix(v: float) -> int:
+        return math.floor(v * 65536.0 + 0.5)
+
+    ys = np.arange(height, dtype=np.int64)[:, None]
+    xs = np.arange(width, dtype=np.int64)[None, :]
+    xin = (fix(c + a * 0.5 + b * 0.5) + ys * fix(b) + xs * fix(a)) >> 16
+    yin = (fix(f + d * 0.5 + e * 0.5) + ys * fix(e) + xs * fix(d)) >> 16
+    outside = (xin < 0) | (xin >= width) | (yin < 0) | (yin >= height)
+    out = np.stack([np.where(outside, -1, xin), np.where(outside, -1, yin)], axis=-1)
+    out = out.astype(np.int16)
+    out.setflags(write=False)
+    return out
+
+
+def _warp_nearest(img: _U8, inverse: tuple[float, ...], fill: float | tuple[float, ...]) -> _U8:
+    """Apply :func:`_pil_nearest_map`; uncovered pixels get ``fill``."""
     h, w = img.shape[:2]
     channels = 1 if img.ndim == 2 else img.shape[2]
     border = (fill,) * channels if isinstance(fill, float) else tuple(fill)
-    out = cv2.warpAffine(
+    out = cv2.remap(
         img,
-        m,
-        (w, h),
-        flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+        _pil_nearest_map(h, w, inverse),
+        None,
+        interpolation=cv2.INTER_NEAREST,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=border[:4],
     )
