@@ -17,12 +17,12 @@ import os
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-from optnas.augment._ops import SamplePairing  # noqa: E402
-from optnas.augment._policy import Policy, PolicyOp, SubPolicy  # noqa: E402
-from optnas.augment._published import PUBLISHED_POLICIES, published_policy  # noqa: E402
-from optnas.augment._rand import rand_augment, trivial_augment  # noqa: E402
-from optnas.augment._suggest import policy_from_params, suggest_policy  # noqa: E402
-from optnas.augment._table import (  # noqa: E402
+from optnas.augment._ops import SamplePairing
+from optnas.augment._policy import Policy, PolicyOp, SubPolicy
+from optnas.augment._published import PUBLISHED_POLICIES, published_policy
+from optnas.augment._rand import rand_augment, trivial_augment
+from optnas.augment._suggest import policy_from_params, suggest_policy
+from optnas.augment._table import (
     AUTOAUGMENT_SPACE,
     MAGNITUDE_BINS,
     OP_NAMES,

@@ -104,7 +104,10 @@ def _lut(img: _U8, table: np.ndarray[Any, Any]) -> _U8:
 
 
 def _pil_blend(degenerate: np.ndarray[Any, Any], image: np.ndarray[Any, Any], alpha: float) -> _U8:
-    """PIL ``Image.blend(degenerate, image, alpha)``: ``deg + alpha * (img - deg)`` in float32, truncated."""
+    """PIL ``Image.blend(degenerate, image, alpha)``: ``deg + alpha * (img - deg)``.
+
+    Computed in float32 and truncated, as PIL does.
+    """
     deg = degenerate.astype(_F32)
     out = deg + _F32(alpha) * (image.astype(_F32) - deg)
     return np.clip(out, 0.0, 255.0).astype(np.uint8)
@@ -113,11 +116,12 @@ def _pil_blend(degenerate: np.ndarray[Any, Any], image: np.ndarray[Any, Any], al
 def _blend_lut(degenerate: float, alpha: float) -> np.ndarray[Any, np.dtype[np.uint8]]:
     """Lookup table of :func:`_pil_blend` against a constant degenerate value."""
     deg = _F32(degenerate)
-    return np.clip(deg + _F32(alpha) * (_LEVELS - deg), 0.0, 255.0).astype(np.uint8)
+    out = np.clip(deg + _F32(alpha) * (_LEVELS - deg), 0.0, 255.0)
+    return np.asarray(out, dtype=np.uint8)
 
 
 def _luma(img: _U8) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    """PIL ``convert("L")`` (ITU-R 601-2 with PIL's 16-bit fixed-point rounding), shape ``(H, W)``."""
+    """PIL ``convert("L")``: ITU-R 601-2 luma in PIL's 16-bit fixed point, shape ``(H, W)``."""
     if img.ndim == 2 or img.shape[2] == 1:
         return img.reshape(img.shape[0], img.shape[1])
     rgb = img.astype(np.uint32)
@@ -158,7 +162,7 @@ def _warp_nearest(img: _U8, inverse: tuple[float, ...], fill: float | tuple[floa
     h, w = img.shape[:2]
     channels = 1 if img.ndim == 2 else img.shape[2]
     border = (fill,) * channels if isinstance(fill, float) else tuple(fill)
-    out = cv2.remap(
+    out = cv2.remap(  # type: ignore[call-overload]
         img,
         _pil_nearest_map(h, w, inverse),
         None,
@@ -169,7 +173,7 @@ def _warp_nearest(img: _U8, inverse: tuple[float, ...], fill: float | tuple[floa
     return np.asarray(out, dtype=np.uint8).reshape(img.shape)
 
 
-class _Op(ImageOnlyTransform):
+class _Op(ImageOnlyTransform):  # type: ignore[misc]
     """Base of all ops: uint8 images only, ``p`` validated, no magnitude."""
 
     def __init__(self, p: float = 1.0) -> None:
@@ -177,7 +181,8 @@ class _Op(ImageOnlyTransform):
 
     def apply(self, img: np.ndarray[Any, Any], **params: Any) -> np.ndarray[Any, Any]:
         if img.dtype != np.uint8:
-            raise ConfigError(f"{type(self).__name__}.image.dtype", str(img.dtype), "expected uint8")
+            name = type(self).__name__
+            raise ConfigError(f"{name}.image.dtype", str(img.dtype), "expected uint8")
         return self._apply(img, **params)
 
     def _apply(self, img: _U8, **params: Any) -> _U8:
@@ -378,7 +383,7 @@ class Solarize(_MagnitudeOp):
             raise ConfigError("Solarize.magnitude", values, "threshold must be in [0, 256]")
 
     def _apply(self, img: _U8, **params: Any) -> _U8:
-        table = np.where(_LEVELS < params["magnitude"], _LEVELS, 255.0 - _LEVELS).astype(np.uint8)
+        table = np.where(params["magnitude"] > _LEVELS, _LEVELS, 255.0 - _LEVELS).astype(np.uint8)
         return _lut(img, table)
 
 

@@ -26,7 +26,6 @@ there is accepted and dropped). ``"format"`` and ``"version"`` are optional on i
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 from collections.abc import Iterable, Sequence
@@ -167,7 +166,8 @@ class Policy:
             "format": _FORMAT,
             "version": _VERSION,
             "subpolicies": [
-                [{"op": o.name, "prob": o.probability, "magnitude": o.magnitude_bin} for o in sp.ops]
+                [{"op": o.name, "prob": o.probability, "magnitude": o.magnitude_bin}
+                 for o in sp.ops]
                 for sp in self.subpolicies
             ],
         }
@@ -191,7 +191,8 @@ class Policy:
         subs = data.get("subpolicies")
         if not isinstance(subs, list) or not subs:
             raise ConfigError(f"{source}.subpolicies", _short(subs), "expected a non-empty list")
-        return cls(tuple(_parse_sub(sub, f"{source}.subpolicies[{i}]") for i, sub in enumerate(subs)))
+        where = f"{source}.subpolicies"
+        return cls(tuple(_parse_sub(sub, f"{where}[{i}]") for i, sub in enumerate(subs)))
 
     @classmethod
     def from_json(cls, text: str, *, source: str = "policy") -> Policy:
@@ -234,13 +235,10 @@ def _parse_op(op: Any, where: str) -> PolicyOp:
     if isinstance(prob, bool) or not isinstance(prob, (int, float)) or not 0.0 <= prob <= 1.0:
         raise ConfigError(f"{where}.prob", prob, "must be a number in [0, 1]")
     if spec.has_magnitude:
-        ok = isinstance(magnitude, int) and not isinstance(magnitude, bool)
-        if not ok or not 0 <= magnitude < MAGNITUDE_BINS:
-            raise ConfigError(
-                f"{where}.magnitude", magnitude, f"must be an integer bin in [0, {MAGNITUDE_BINS - 1}]"
-            )
+        in_range = isinstance(magnitude, int) and 0 <= magnitude < MAGNITUDE_BINS
+        if isinstance(magnitude, bool) or not in_range:
+            reason = f"must be an integer bin in [0, {MAGNITUDE_BINS - 1}]"
+            raise ConfigError(f"{where}.magnitude", magnitude, reason)
     elif magnitude is not None and (not isinstance(magnitude, int) or isinstance(magnitude, bool)):
         raise ConfigError(f"{where}.magnitude", magnitude, "must be null or an integer")
-    if isinstance(prob, float) and not math.isfinite(prob):
-        raise ConfigError(f"{where}.prob", prob, "must be finite")
     return PolicyOp(name, float(prob), magnitude)

@@ -116,5 +116,6 @@ def published_policy(name: str) -> Policy:
     """
     key: Any = name.lower() if isinstance(name, str) else name
     if key not in _TABLES:
-        raise ConfigError("policy", name, f"unknown published policy; expected one of {PUBLISHED_POLICIES}")
+        expected = ", ".join(PUBLISHED_POLICIES)
+        raise ConfigError("policy", name, f"unknown published policy; expected one of {expected}")
     return Policy(tuple(SubPolicy.of(*pair) for pair in _TABLES[key]))

@@ -56,11 +56,9 @@ def rand_augment(
     n = _check_int("n", n, 0)
     num_magnitude_bins = _check_int("num_magnitude_bins", num_magnitude_bins, 2)
     m = _check_int("m", m, 0, num_magnitude_bins - 1)
+    specs = RANDAUGMENT_SPACE.values()
     slots = [
-        A.OneOf(
-            [spec.build(spec.magnitude(m, num_magnitude_bins), p=1.0) for spec in RANDAUGMENT_SPACE.values()],
-            p=1.0,
-        )
+        A.OneOf([s.build(s.magnitude(m, num_magnitude_bins), p=1.0) for s in specs], p=1.0)
         for _ in range(n)
     ]
     return seeded(A.Compose([A.Sequential(slots, p=1.0)], p=1.0), seed)

@@ -184,7 +184,8 @@ def op_spec(name: str) -> OpSpec:
     try:
         return AUTOAUGMENT_SPACE[name]
     except (KeyError, TypeError):
-        raise ConfigError("op", name, f"unknown op; expected one of {', '.join(OP_NAMES)}") from None
+        expected = ", ".join(OP_NAMES)
+        raise ConfigError("op", name, f"unknown op; expected one of {expected}") from None
 
 
 def make_op(name: str, magnitude_bin: int | None = 0, p: float = 1.0) -> _ops._Op:
