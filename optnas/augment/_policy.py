@@ -201,7 +201,8 @@ class Policy:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(
-                source, _short(exc.doc[exc.pos : exc.pos + 20]),
+                source,
+                _short(exc.doc[exc.pos : exc.pos + 20]) or "<end of file>",
                 f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
             ) from None
         return cls.from_dict(data, source=source)

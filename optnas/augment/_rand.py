@@ -27,7 +27,7 @@ def _check_int(field: str, value: object, low: int, high: int | None = None) -> 
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(field, value, "must be an integer")
     if value < low or (high is not None and value > high):
-        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
+        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
         raise ConfigError(field, value, f"must be {bound}")
     return value
 

@@ -1,0 +1,117 @@
+"""``optnas augment show POLICY --image PATH --out grid.png``: a grid of augmented samples.
+
+POLICY is a published policy name (``imagenet``, ``cifar10``, ``svhn``), a policy JSON file
+(the format of :meth:`optnas.augment.Policy.to_json`), ``randaugment:N,M`` or
+``trivialaugment``. The top-left cell is the original image; every other cell is one draw
+of the policy, reproducible with ``--seed``. Policies containing SamplePairing blend with
+``--pair-image`` (default: the input image mirrored left-right).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from optnas._errors import ConfigError
+
+__all__ = ["configure", "load_pipeline", "run"]
+
+_RANDAUGMENT = re.compile(r"randaugment:(\d+),(\d+)")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``augment`` subcommands to ``parser``."""
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    show = sub.add_parser("show", help="render a grid of augmented samples (PNG)")
+    show.add_argument(
+        "policy",
+        metavar="POLICY",
+        help="imagenet | cifar10 | svhn | randaugment:N,M | trivialaugment | policy JSON file",
+    )
+    show.add_argument("--image", required=True, type=Path, help="input image (any PIL format)")
+    show.add_argument("--out", required=True, type=Path, help="output PNG path")
+    show.add_argument("--rows", type=int, default=4, help="grid rows (default 4)")
+    show.add_argument("--cols", type=int, default=4, help="grid columns (default 4)")
+    show.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    show.add_argument("--pair-image", type=Path, default=None, help="SamplePairing partner")
+
+
+def load_pipeline(spec: str, *, seed: int | None = None) -> Any:
+    """The albumentations pipeline named by a POLICY argument (see the module docstring)."""
+    from optnas.augment._policy import Policy
+    from optnas.augment._published import PUBLISHED_POLICIES, published_policy
+    from optnas.augment._rand import rand_augment, trivial_augment
+
+    if spec.lower() in PUBLISHED_POLICIES:
+        return published_policy(spec).to_albumentations(seed=seed)
+    if spec.lower() == "trivialaugment":
+        return trivial_augment(seed=seed)
+    if spec.lower().startswith("randaugment"):
+        match = _RANDAUGMENT.fullmatch(spec.lower())
+        if match is None:
+            raise ConfigError("POLICY", spec, "expected randaugment:N,M with integers N and M")
+        return rand_augment(int(match[1]), int(match[2]), seed=seed)
+    path = Path(spec)
+    if not path.is_file():
+        raise ConfigError(
+            "POLICY",
+            spec,
+            f"not a published policy ({', '.join(PUBLISHED_POLICIES)}), randaugment:N,M, "
+            "trivialaugment, or an existing policy JSON file",
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), "...", f"cannot read policy file: {exc}") from None
+    return Policy.from_json(text, source=str(path)).to_albumentations(seed=seed)
+
+
+def _read_image(path: Path, field: str) -> np.ndarray[Any, Any]:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except (OSError, UnidentifiedImageError) as exc:
+        raise ConfigError(field, str(path), f"cannot read image: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Render the grid and write it as PNG; returns 0."""
+    from PIL import Image
+
+    from optnas.augment._ops import SamplePairing
+
+    for name in ("rows", "cols"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name}", getattr(args, name), "must be >= 1")
+    image = _read_image(args.image, "--image")
+    pair = image[:, ::-1].copy() if args.pair_image is None else _read_image(args.pair_image, "--pair-image")
+    pipeline = load_pipeline(args.policy, seed=args.seed)
+    for transform in _walk(pipeline):
+        if isinstance(transform, SamplePairing):
+            transform.set_pool([pair])
+    h, w = image.shape[:2]
+    grid = np.full((args.rows * (h + 2), args.cols * (w + 2), 3), 255, dtype=np.uint8)
+    for k in range(args.rows * args.cols):
+        cell = image if k == 0 else pipeline(image=image)["image"]
+        r, c = divmod(k, args.cols)
+        grid[r * (h + 2) + 1 : r * (h + 2) + 1 + h, c * (w + 2) + 1 : c * (w + 2) + 1 + w] = cell
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(grid).save(args.out, format="PNG")
+    except OSError as exc:
+        raise ConfigError("--out", str(args.out), f"cannot write PNG: {exc}") from None
+    print(f"wrote {args.out} ({args.rows}x{args.cols} samples of {args.policy})")
+    return 0
+
+
+def _walk(transform: Any) -> list[Any]:
+    children = getattr(transform, "transforms", None)
+    if children is None:
+        return [transform]
+    return [t for child in children for t in _walk(child)]
