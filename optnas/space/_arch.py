@@ -287,7 +287,7 @@ class Arch:
                 "arch", text, "expected 'res<R> stem_... ir_... [ir_...] head_...' (at least 4 tokens)"
             )
         res_tok, stem_tok, *block_toks, head_tok = tokens
-        if not res_tok.startswith("res") or not res_tok[3:].isdigit():
+        if not res_tok.startswith("res") or not _is_uint(res_tok[3:]):
             raise ConfigError("arch token", res_tok, "expected the resolution token 'res<int>'")
         stem = _parse_stem(stem_tok)
         stages = tuple(_parse_stage(t) for t in block_toks)
@@ -303,6 +303,11 @@ def _fmt_float(x: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def _is_uint(text: str) -> bool:
+    # str.isdigit() also accepts characters int() rejects, such as superscripts ("²").
+    return text.isascii() and text.isdigit()
+
+
 def _split(token: str, prefix: str) -> list[str]:
     parts = token.split("_")
     if parts[0] != prefix:
@@ -312,7 +317,7 @@ def _split(token: str, prefix: str) -> list[str]:
 
 def _int_field(token: str, part: str, letter: str) -> int:
     body = part[len(letter) :]
-    if not body.isdigit():
+    if not _is_uint(body):
         raise ConfigError("arch token", token, f"bad field '{part}': '{letter}' needs an integer")
     return int(body)
 
@@ -354,6 +359,8 @@ def _parse_stem(token: str) -> Stem:
             act=f["act"],
         )
     except ConfigError as exc:
+        if exc.field == "arch token" and exc.value == token:
+            raise  # already names the token
         raise ConfigError("arch token", token, str(exc)) from exc
 
 
@@ -368,6 +375,8 @@ def _parse_head(token: str) -> Head:
             act=f["act"],
         )
     except ConfigError as exc:
+        if exc.field == "arch token" and exc.value == token:
+            raise  # already names the token
         raise ConfigError("arch token", token, str(exc)) from exc
 
 
@@ -399,4 +408,6 @@ def _parse_stage(token: str) -> Stage:
         )
         return Stage(block, _int_field(token, f["n"], "n") if "n" in f else 1)
     except ConfigError as exc:
+        if exc.field == "arch token" and exc.value == token:
+            raise  # already names the token
         raise ConfigError("arch token", token, str(exc)) from exc

@@ -288,8 +288,14 @@ class JointSpace:
         return dataclasses.replace(self, fixed=tuple(sorted(merged.items())))
 
     def recipe_only(self, arch: Arch) -> JointSpace:
-        """AutoTrain (FBNetV3 Sec. 5.2, Table 2): fix the architecture, search the recipe."""
-        return dataclasses.replace(self, fixed_arch=arch)
+        """AutoTrain (FBNetV3 Sec. 5.2, Table 2): fix the architecture, search the recipe.
+
+        Values fixed earlier with :meth:`fix` are kept for the recipe dimensions; those of
+        architecture dimensions are dropped (the whole architecture is now fixed).
+        """
+        recipe_names = {f.name for f in dataclasses.fields(RecipeSpec)}
+        kept = tuple((k, v) for k, v in self.fixed if k in recipe_names)
+        return dataclasses.replace(self, fixed_arch=arch, fixed=kept)
 
     def override(self, ranges: Mapping[str, IntRange | FloatRange | Choice]) -> JointSpace:
         """A copy with some dimensions' ranges replaced, by parameter name."""
