@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.nn.utils import skip_init
 
 from optnas._errors import ConfigError
 
@@ -50,10 +51,13 @@ class PolicyController(nn.Module):
         self.num_choices = widths
         self.hidden_size = hidden_size
         self.start = nn.Parameter(torch.empty(1, hidden_size))
-        self.cell = nn.LSTMCell(hidden_size, hidden_size)
-        self.heads = nn.ModuleList(nn.Linear(hidden_size, k) for k in widths)
+        # skip_init: the modules' default initialisers would draw from torch's global RNG.
+        self.cell = skip_init(nn.LSTMCell, hidden_size, hidden_size)
+        self.heads = nn.ModuleList(skip_init(nn.Linear, hidden_size, k) for k in widths)
         # The last decision is never fed back, so it needs no embedding.
-        self.embeddings = nn.ModuleList(nn.Embedding(k, hidden_size) for k in widths[:-1])
+        self.embeddings = nn.ModuleList(
+            skip_init(nn.Embedding, k, hidden_size) for k in widths[:-1]
+        )
         with torch.no_grad():
             for parameter in self.parameters():
                 parameter.uniform_(-INIT_RANGE, INIT_RANGE, generator=generator)
