@@ -124,7 +124,8 @@ def test_non_canonical_field_order_parses_to_the_same_arch() -> None:
 
 def test_parsed_fields() -> None:
     arch = Arch.parse(
-        "res64 stem_k3_s2_c16_hs ir_k5_e2.5_c24_s2_n3_seeff_sw ir_k3_x40_c40_se_re head_c96_fc128_r6"
+        "res64 stem_k3_s2_c16_hs ir_k5_e2.5_c24_s2_n3_seeff_sw ir_k3_x40_c40_se_re "
+        "head_c96_fc128_r6"
     )
     assert arch.resolution == 64
     first, second = arch.stages
@@ -217,7 +218,11 @@ def _with_block(block: str, res: str = "res32") -> str:
         ("res32 stem_k3_s0_c16_hs ir_k3_e1_c16_hs head_c64_hs", "stem_k3_s0_c16_hs", "stride"),
         ("res32 stem_k3_c16_se_hs ir_k3_e1_c16_hs head_c64_hs", "stem_k3_c16_se_hs", "'se'"),
         ("res32 stem_k3_s2_c16_se_hs ir_k3_e1_c16_hs head_c64_hs", "stem_k3_s2_c16_se_hs", "twice"),
-        ("res32 stem_k3_s2_c16 ir_k3_e1_c16_hs head_c64_hs", "stem_k3_s2_c16", "missing activation"),
+        (
+            "res32 stem_k3_s2_c16 ir_k3_e1_c16_hs head_c64_hs",
+            "stem_k3_s2_c16",
+            "missing activation",
+        ),
         ("res32 stem_k3_s2_c16_hs ir_k3_e1_c16_hs head_fc64_hs", "head_fc64_hs", "'c<int>'"),
         ("res32 stem_k3_s2_c16_hs ir_k3_e1_c16_hs head_c64_fcx_hs", "head_c64_fcx_hs", "'fc'"),
         ("res32 stem_k3_s2_c16_hs ir_k3_e1_c16_hs head_c64_k3_hs", "head_c64_k3_hs", "'k3'"),

@@ -76,7 +76,9 @@ def _point(space: JointSpace, arch: Arch, recipe: Recipe) -> dict[str, Any]:
     return out
 
 
-def _check_consistent(space: JointSpace, params: dict[str, Any], arch: Arch, recipe: Recipe) -> None:
+def _check_consistent(
+    space: JointSpace, params: dict[str, Any], arch: Arch, recipe: Recipe
+) -> None:
     point = _point(space, arch, recipe)
     expected = {**space.fixed_values(), **params}
     assert set(point) == set(expected) or space.fixed_arch is not None
@@ -371,7 +373,9 @@ def test_encoding_of_the_corners() -> None:
 def test_decode_snaps_noisy_encodings_to_legal_values() -> None:
     space = preset("digits")
     cols = space.sample(256, 4)
-    noisy = space.encode(cols) + np.random.default_rng(0).normal(0, 0.01, (256, space.encoding_width))
+    noisy = space.encode(cols) + np.random.default_rng(0).normal(
+        0, 0.01, (256, space.encoding_width)
+    )
     back = space.decode(noisy)
     params = [space.to_params(row) for row in back]  # would raise on an off-grid value
     np.testing.assert_array_equal(space.to_columns(params), back)
@@ -396,7 +400,13 @@ def test_fix_removes_dims_and_decodes_to_fixed_values() -> None:
         assert recipe.lr == 0.01
     # fixing again merges, later values win
     again = space.fix(resolution=16, dropout=0.1)
-    assert dict(again.fixed) == {"resolution": 16, "g1_k": 5, "ema": False, "lr": 0.01, "dropout": 0.1}
+    assert dict(again.fixed) == {
+        "resolution": 16,
+        "g1_k": 5,
+        "ema": False,
+        "lr": 0.01,
+        "dropout": 0.1,
+    }
     assert "dropout" not in again.names
 
 
