@@ -26,6 +26,7 @@ registers them (full names ``optnas.augment._ops.<Name>``).
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import os
 from collections.abc import Sequence
@@ -178,6 +179,15 @@ class _Op(ImageOnlyTransform):  # type: ignore[misc]
 
     def __init__(self, p: float = 1.0) -> None:
         super().__init__(p=_check_prob(p))
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        """Serialized arguments: exactly this class's ``__init__`` parameters.
+
+        albumentations' default gathers the parameters of every ``__init__`` in the MRO,
+        which would serialize ``signed`` for Cutout/SamplePairing whose ``__init__`` has none.
+        """
+        names = inspect.signature(type(self).__init__).parameters
+        return tuple(n for n in names if n not in ("self", "p", "strict"))
 
     def apply(self, img: np.ndarray[Any, Any], **params: Any) -> np.ndarray[Any, Any]:
         if img.dtype != np.uint8:
