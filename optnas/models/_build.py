@@ -62,14 +62,10 @@ class MBConv(nn.Module):
             )
         )
         if spec.se == "se":
-            layers.append(
-                SqueezeExcitation(spec.expanded, se_squeeze_channels(spec), scale_activation=nn.Hardsigmoid)
-            )
+            layers.append(SqueezeExcitation(spec.expanded, se_squeeze_channels(spec), scale_activation=nn.Hardsigmoid))
         elif spec.se == "seeff":
             layers.append(
-                SqueezeExcitation(
-                    spec.expanded, se_squeeze_channels(spec), activation=partial(nn.SiLU, inplace=True)
-                )
+                SqueezeExcitation(spec.expanded, se_squeeze_channels(spec), activation=partial(nn.SiLU, inplace=True))
             )
         layers.append(Conv2dNormActivation(spec.expanded, spec.out_channels, 1, activation_layer=None))
         self.block = nn.Sequential(*layers)

@@ -283,9 +283,7 @@ class Arch:
             raise ConfigError("arch", text, "expected an architecture string")
         tokens = text.split()
         if len(tokens) < 4:
-            raise ConfigError(
-                "arch", text, "expected 'res<R> stem_... ir_... [ir_...] head_...' (at least 4 tokens)"
-            )
+            raise ConfigError("arch", text, "expected 'res<R> stem_... ir_... [ir_...] head_...' (at least 4 tokens)")
         res_tok, stem_tok, *block_toks, head_tok = tokens
         if not res_tok.startswith("res") or not _is_uint(res_tok[3:]):
             raise ConfigError("arch token", res_tok, "expected the resolution token 'res<int>'")
@@ -333,9 +331,7 @@ def _parse_fields(token: str, parts: list[str], allowed: dict[str, str]) -> dict
             key = "se"
             value = part
         else:
-            prefix = next(
-                (p for p in sorted(allowed, key=len, reverse=True) if part.startswith(p)), None
-            )
+            prefix = next((p for p in sorted(allowed, key=len, reverse=True) if part.startswith(p)), None)
             if prefix is None:
                 raise ConfigError("arch token", token, f"unknown field '{part}'")
             key, value = allowed[prefix], part

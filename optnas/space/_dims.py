@@ -50,9 +50,7 @@ class IntRange:
         if self.step < 1:
             raise ConfigError(f"{name}.step", self.step, "must be >= 1")
         if (self.high - self.low) % self.step:
-            raise ConfigError(
-                f"{name}.step", self.step, f"does not divide the range {self.low}..{self.high}"
-            )
+            raise ConfigError(f"{name}.step", self.step, f"does not divide the range {self.low}..{self.high}")
         if minimum is not None and self.low < minimum:
             raise ConfigError(name, (self.low, self.high), f"values must be >= {minimum}")
 
@@ -200,7 +198,7 @@ class Dim:
         """Inverse of :meth:`encode` (snaps to the nearest legal value)."""
         s = self.spec
         if isinstance(s, Choice):
-            return np.argmax(block, axis=1).astype(float)
+            return np.asarray(np.argmax(block, axis=1), dtype=float)
         z = np.clip(block[:, 0], 0.0, 1.0)
         if isinstance(s, IntRange):
             return s.low + np.round(z * (s.high - s.low) / s.step) * s.step

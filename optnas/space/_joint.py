@@ -245,9 +245,7 @@ class JointSpace:
             by_name[key].to_column(value)  # validates the value
             fixed_names.add(key)
         object.__setattr__(self, "_all", tuple(dims))
-        object.__setattr__(
-            self, "_free", tuple(d for d in dims if not d.fixed and d.name not in fixed_names)
-        )
+        object.__setattr__(self, "_free", tuple(d for d in dims if not d.fixed and d.name not in fixed_names))
 
     # --- dimensions -----------------------------------------------------------------------------
     @property
@@ -315,7 +313,8 @@ class JointSpace:
         if name in top:
             if not isinstance(spec, IntRange):
                 raise ConfigError(name, spec, "expected an integer range [min, max(, step)]")
-            return dataclasses.replace(self, **{top[name]: spec})
+            kw: dict[str, Any] = {top[name]: spec}
+            return dataclasses.replace(self, **kw)
         if name.startswith("g") and "_" in name:
             idx, _, what = name[1:].partition("_")
             if idx.isdigit() and int(idx) < len(self.groups) and what in ("k", "e", "c", "n"):
@@ -328,7 +327,8 @@ class JointSpace:
                     if not isinstance(spec, IntRange):
                         raise ConfigError(name, spec, "expected an integer range [min, max(, step)]")
                     attr = {"e": "expansion", "c": "channels", "n": "depth"}[what]
-                    new = dataclasses.replace(g, **{attr: spec})
+                    gkw: dict[str, Any] = {attr: spec}
+                    new = dataclasses.replace(g, **gkw)
                 groups = list(self.groups)
                 groups[int(idx)] = new
                 return dataclasses.replace(self, groups=tuple(groups))
@@ -377,7 +377,8 @@ class JointSpace:
                 )
                 for g in data["groups"]
             )
-            recipe = RecipeSpec(**{k: _spec_from_json(k, v) for k, v in data["recipe"].items()})
+            rkw: dict[str, Any] = {k: _spec_from_json(k, v) for k, v in data["recipe"].items()}
+            recipe = RecipeSpec(**rkw)
             fixed_arch = Arch.parse(data["fixed_arch"]) if data.get("fixed_arch") else None
             return cls(
                 resolution=_spec_from_json("resolution", data["resolution"]),  # type: ignore[arg-type]

@@ -1,0 +1,369 @@
+"""The neural acquisition function of FBNetV3 (Dai et al., 2021, Sec. 3.1-3.2, Fig. 4).
+
+An MLP *architecture encoder* maps the architecture part of a candidate's encoding to an
+embedding. Two heads read it:
+
+- the *proxy head* predicts architecture statistics (log MACs and log parameters, standardized);
+- the *accuracy head* reads the embedding together with the recipe part of the encoding and
+  predicts accuracy.
+
+Training follows the paper's two steps:
+
+1. **Pretraining** (Sec. 3.2, "predictor pretraining"): the encoder and the proxy head are fit on
+   a large QMC sample of the space whose statistics come from the exact cost model — free data,
+   no candidate is trained. The result is cached per space fingerprint.
+2. **Fitting** on evaluated candidates: the encoder starts from the pretrained weights and is
+   fine-tuned together with a freshly initialized accuracy head, with a Huber loss on
+   standardized accuracy (robust and scale-free, so rankings matter more than offsets); the
+   proxy loss is kept as a small auxiliary term so the encoder does not forget the statistics.
+
+Everything is full-batch and seeded with an explicit ``torch.Generator``: for a given seed and
+training set the fitted predictor is identical.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch import nn
+
+from optnas._errors import ConfigError
+from optnas.cost import count_columns
+from optnas.space import JointSpace
+
+__all__ = ["Predictor", "PredictorConfig"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class PredictorConfig:
+    """Predictor architecture and training settings.
+
+    Attributes:
+        hidden: encoder width (two layers).
+        embedding: embedding width.
+        head_hidden: accuracy-head hidden width.
+        pretrain: run step 1 (proxy pretraining); ``False`` starts from random weights.
+        pretrain_samples: QMC sample size of step 1.
+        pretrain_steps: full-batch Adam steps of step 1.
+        fit_steps: full-batch Adam steps of step 2.
+        lr: Adam learning rate.
+        weight_decay: Adam (L2) weight decay.
+        proxy_weight: weight of the auxiliary proxy loss in step 2.
+        huber_delta: Huber loss threshold, in standard deviations of accuracy.
+        ensemble: number of independently initialized accuracy heads averaged (1 = none).
+    """
+
+    hidden: int = 64
+    embedding: int = 32
+    head_hidden: int = 32
+    pretrain: bool = True
+    pretrain_samples: int = 1024
+    pretrain_steps: int = 300
+    fit_steps: int = 300
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    proxy_weight: float = 0.1
+    huber_delta: float = 1.0
+    ensemble: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("hidden", "embedding", "head_hidden", "pretrain_samples", "ensemble"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"predictor.{name}", v, "must be a positive integer")
+        for name in ("pretrain_steps", "fit_steps"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ConfigError(f"predictor.{name}", v, "must be a non-negative integer")
+        for name in ("lr", "huber_delta"):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or not v > 0:
+                raise ConfigError(f"predictor.{name}", v, "must be > 0")
+        for name in ("weight_decay", "proxy_weight"):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or v < 0:
+                raise ConfigError(f"predictor.{name}", v, "must be >= 0")
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run tiny-MLP work on one intra-op thread.
+
+    Small matrices gain nothing from threads and lose a lot to contention on a busy machine
+    (measured: 7x slower pretraining with 2 threads on a loaded 2-core host). The caller's
+    setting is restored afterwards.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class _Net(nn.Module):
+    """Encoder + proxy head + accuracy head(s) (FBNetV3 Fig. 4)."""
+
+    def __init__(self, arch_width: int, recipe_width: int, cfg: PredictorConfig) -> None:
+        super().__init__()
+        self.arch_width = arch_width
+        self.encoder = nn.Sequential(
+            nn.Linear(max(arch_width, 1), cfg.hidden),
+            nn.ReLU(),
+            nn.Linear(cfg.hidden, cfg.embedding),
+            nn.ReLU(),
+        )
+        self.proxy = nn.Linear(cfg.embedding, 2)
+        self.heads = nn.ModuleList(
+            nn.Sequential(
+                nn.Linear(cfg.embedding + recipe_width, cfg.head_hidden),
+                nn.ReLU(),
+                nn.Linear(cfg.head_hidden, 1),
+            )
+            for _ in range(cfg.ensemble)
+        )
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        a = x[:, : self.arch_width] if self.arch_width else torch.zeros(x.shape[0], 1)
+        return cast(torch.Tensor, self.encoder(a))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        emb = self.embed(x)
+        z = torch.cat([emb, x[:, self.arch_width :]], dim=1)
+        acc = torch.stack([h(z)[:, 0] for h in self.heads], dim=1)
+        return self.proxy(emb), acc
+
+
+@torch.no_grad()
+def _init_module(module: nn.Module, gen: torch.Generator) -> None:
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            bound = 1.0 / np.sqrt(m.in_features)
+            m.weight.uniform_(-bound, bound, generator=gen)
+            m.bias.uniform_(-bound, bound, generator=gen)
+
+
+def _proxy_targets(space: JointSpace, cols: FloatArray, num_classes: int) -> FloatArray:
+    cost = count_columns(space, cols, num_classes)
+    return np.stack([np.log(cost.macs.astype(float)), np.log(cost.params.astype(float))], axis=1)
+
+
+# Pretrained encoders, keyed by (space fingerprint, num_classes, config, seed).
+_PRETRAIN_CACHE: OrderedDict[tuple[Any, ...], tuple[dict[str, torch.Tensor], FloatArray, FloatArray]] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 16
+
+
+class Predictor:
+    """Accuracy predictor for the candidates of a :class:`~optnas.space.JointSpace`.
+
+    Args:
+        space: the search space (its encoding defines the input).
+        num_classes: classifier width, which enters the exact parameter count.
+        seed: seed of the QMC pretraining sample and of every weight initialization.
+        config: architecture and training settings.
+
+    Example:
+        >>> p = Predictor(space, num_classes=10, seed=0).fit(cols, accuracies)  # doctest: +SKIP
+        >>> p.predict(pool)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, space: JointSpace, *, num_classes: int, seed: int = 0, config: PredictorConfig | None = None
+    ) -> None:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+            raise ConfigError("num_classes", num_classes, "must be a positive integer")
+        self.space = space
+        self.num_classes = num_classes
+        self.seed = int(seed)
+        self.config = config if config is not None else PredictorConfig()
+        self._net = _Net(space.arch_width, space.encoding_width - space.arch_width, self.config)
+        self._proxy_mean = np.zeros(2)
+        self._proxy_std = np.ones(2)
+        self._y_mean = 0.0
+        self._y_std = 1.0
+        self.n_train = 0
+        self._pretrained = False
+        _init_module(self._net, self._generator(0))
+
+    def _generator(self, salt: int) -> torch.Generator:
+        g = torch.Generator()
+        g.manual_seed(self.seed * 1_000_003 + salt)
+        return g
+
+    def _x(self, cols: FloatArray) -> torch.Tensor:
+        return torch.as_tensor(self.space.encode(np.asarray(cols, dtype=float)), dtype=torch.float32)
+
+    # --- step 1 --------------------------------------------------------------------------------
+    def pretrain(self) -> Predictor:
+        """Step 1: fit encoder + proxy head on free cost-model data (cached per space)."""
+        if self.space.arch_width == 0:
+            self._pretrained = True  # nothing to learn: the architecture is fixed
+            return self
+        key = (self.space.fingerprint(), self.num_classes, self.seed, self.config)
+        with _CACHE_LOCK:
+            hit = _PRETRAIN_CACHE.get(key)
+            if hit is not None:
+                _PRETRAIN_CACHE.move_to_end(key)
+        if hit is None:
+            with _one_thread():
+                hit = self._run_pretrain()
+            with _CACHE_LOCK:
+                _PRETRAIN_CACHE[key] = hit
+                while len(_PRETRAIN_CACHE) > _CACHE_SIZE:
+                    _PRETRAIN_CACHE.popitem(last=False)
+        state, mean, std = hit
+        own = self._net.state_dict()
+        own.update({k: v.clone() for k, v in state.items()})
+        self._net.load_state_dict(own)
+        self._proxy_mean, self._proxy_std = mean.copy(), std.copy()
+        self._pretrained = True
+        return self
+
+    def _run_pretrain(self) -> tuple[dict[str, torch.Tensor], FloatArray, FloatArray]:
+        cfg = self.config
+        cols = self.space.sample(cfg.pretrain_samples, self.seed)
+        t = _proxy_targets(self.space, cols, self.num_classes)
+        mean, std = t.mean(axis=0), t.std(axis=0) + 1e-8
+        x = self._x(cols)
+        target = torch.as_tensor((t - mean) / std, dtype=torch.float32)
+        net = self._net
+        params = list(net.encoder.parameters()) + list(net.proxy.parameters())
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        for _ in range(cfg.pretrain_steps):
+            opt.zero_grad(set_to_none=True)
+            loss = nn.functional.mse_loss(net.proxy(net.embed(x)), target)
+            loss.backward()  # type: ignore[no-untyped-call]
+            opt.step()
+        state = {
+            k: v.detach().clone()
+            for k, v in net.state_dict().items()
+            if k.startswith("encoder.") or k.startswith("proxy.")
+        }
+        return state, mean, std
+
+    # --- step 2 --------------------------------------------------------------------------------
+    def fit(self, cols: FloatArray, y: npt.ArrayLike) -> Predictor:
+        """Step 2: fit the accuracy head and fine-tune the encoder on evaluated candidates.
+
+        Args:
+            cols: column array of the evaluated candidates (``JointSpace`` columns).
+            y: their measured accuracies.
+        """
+        cols = np.asarray(cols, dtype=float)
+        yv = np.asarray(y, dtype=float).reshape(-1)
+        if cols.ndim != 2 or cols.shape[0] != yv.shape[0]:
+            raise ConfigError("y", yv.shape, f"needs one value per row of cols {cols.shape}")
+        if not np.all(np.isfinite(yv)):
+            raise ConfigError("y", yv.tolist(), "accuracies must be finite")
+        if self.config.pretrain and not self._pretrained:
+            self.pretrain()
+        with _one_thread():
+            return self._fit(cols, yv)
+
+    def _fit(self, cols: FloatArray, yv: FloatArray) -> Predictor:
+        # Fresh accuracy head(s); the encoder keeps its (pretrained) weights.
+        _init_module(self._net.heads, self._generator(1))
+        self.n_train = len(yv)
+        if self.n_train == 0:
+            return self
+        self._y_mean = float(yv.mean())
+        self._y_std = float(yv.std()) if self.n_train > 1 and yv.std() > 1e-12 else 1.0
+        x = self._x(cols)
+        yt = torch.as_tensor((yv - self._y_mean) / self._y_std, dtype=torch.float32)
+        use_proxy = self.space.arch_width > 0 and self.config.proxy_weight > 0
+        pt = None
+        if use_proxy:
+            t = (_proxy_targets(self.space, cols, self.num_classes) - self._proxy_mean) / self._proxy_std
+            pt = torch.as_tensor(t, dtype=torch.float32)
+        cfg = self.config
+        opt = torch.optim.Adam(self._net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        huber = nn.HuberLoss(delta=cfg.huber_delta)
+        self._net.train()
+        for _ in range(cfg.fit_steps):
+            opt.zero_grad(set_to_none=True)
+            proxy, acc = self._net(x)
+            loss = huber(acc, yt[:, None].expand_as(acc))
+            if pt is not None:
+                loss = loss + cfg.proxy_weight * nn.functional.mse_loss(proxy, pt)
+            loss.backward()
+            opt.step()
+        self._net.eval()
+        return self
+
+    # --- inference -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, cols: FloatArray, *, return_std: bool = False) -> Any:
+        """Predicted accuracy of each row (and the ensemble spread when ``return_std``)."""
+        with _one_thread():
+            _, acc = self._net(self._x(np.asarray(cols, dtype=float)))
+        a = acc.numpy().astype(float) * self._y_std + self._y_mean
+        mean = a.mean(axis=1)
+        if return_std:
+            return mean, a.std(axis=1)
+        return mean
+
+    @torch.no_grad()
+    def predict_proxy(self, cols: FloatArray) -> FloatArray:
+        """Predicted ``(log MACs, log params)`` of each row (the proxy head, de-standardized)."""
+        proxy, _ = self._net(self._x(np.asarray(cols, dtype=float)))
+        return np.asarray(proxy.numpy().astype(float) * self._proxy_std + self._proxy_mean)
+
+    # --- persistence ---------------------------------------------------------------------------
+    def metadata(self) -> dict[str, Any]:
+        """What is needed to rebuild the predictor (stored next to the weights)."""
+        return {
+            "format": 1,
+            "space": self.space.to_dict(),
+            "space_fingerprint": self.space.fingerprint(),
+            "num_classes": self.num_classes,
+            "seed": self.seed,
+            "config": asdict(self.config),
+            "arch_width": self.space.arch_width,
+            "encoding_width": self.space.encoding_width,
+            "n_train": self.n_train,
+        }
+
+    def to_bytes(self) -> bytes:
+        """Serialize weights, normalization constants and metadata."""
+        buf = io.BytesIO()
+        torch.save(
+            {
+                "meta": self.metadata(),
+                "state": self._net.state_dict(),
+                "norm": [self._proxy_mean.tolist(), self._proxy_std.tolist(), self._y_mean, self._y_std],
+            },
+            buf,
+        )
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Predictor:
+        """Inverse of :meth:`to_bytes`."""
+        blob = torch.load(io.BytesIO(data), weights_only=True)
+        meta = blob["meta"]
+        if meta.get("format") != 1:
+            raise ConfigError("predictor format", meta.get("format"), "unsupported predictor file")
+        space = JointSpace.from_dict(meta["space"])
+        if space.fingerprint() != meta["space_fingerprint"]:
+            raise ConfigError("predictor space", meta["space_fingerprint"], "space fingerprint mismatch")
+        p = cls(space, num_classes=meta["num_classes"], seed=meta["seed"], config=PredictorConfig(**meta["config"]))
+        p._net.load_state_dict(blob["state"])
+        pm, ps, ym, ys = blob["norm"]
+        p._proxy_mean, p._proxy_std = np.asarray(pm), np.asarray(ps)
+        p._y_mean, p._y_std = float(ym), float(ys)
+        p.n_train = int(meta["n_train"])
+        p._pretrained = True
+        p._net.eval()
+        return p
