@@ -1,0 +1,268 @@
+"""Predictor-based adaptive genetic search: FBNetV3 (Dai et al., 2021) Algorithm 1, stage 2.
+
+Stage 2 of JointNAS starts from the accuracy predictor ``u`` fitted in stage 1 and searches the
+joint architecture + recipe space for the candidates with the best *predicted* score under the
+resource constraints, without training anything:
+
+1. ``D*`` is initialized with the ``p`` best evaluated candidates and ``q`` random feasible
+   ones, all scored by ``u``.
+2. Every generation, every member of ``D*`` produces children by crossover (uniform, with a
+   random partner from ``D*``) and mutation over all searched dimensions; the crossover and
+   mutation probabilities adapt to the member's fitness (Srinivas & Patnaik, 1994, see
+   :mod:`optnas.evolution._rates`). Children that violate the constraints are re-mutated up to
+   ``max_repair`` times and dropped if still infeasible: an infeasible child is never kept.
+3. ``D*`` is augmented with the (deduplicated) children, scored by ``u`` in one vectorized
+   call, and the top ``K`` by predicted score are kept (elitist truncation).
+4. The search stops when the best score improves by less than ``epsilon`` or after
+   ``max_generations`` generations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from optnas._errors import ConfigError, OptnasError
+from optnas.evolution._config import GAConfig
+from optnas.evolution._operators import Genome
+from optnas.evolution._rates import crossover_probability, mutation_probability
+from optnas.space import JointSpace
+
+__all__ = ["GAResult", "adaptive_ga"]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+
+ScoreFn = Callable[[FloatArray], npt.ArrayLike]
+FeasibleFn = Callable[[FloatArray], npt.ArrayLike]
+
+
+@dataclass(frozen=True, eq=False)
+class GAResult:
+    """Outcome of :func:`adaptive_ga`.
+
+    Attributes:
+        cols: the final ``D*`` as a column array (at most ``K`` rows), best predicted first.
+        scores: predicted score of each row of ``cols``.
+        generations: generations run.
+        history: best predicted score of ``D*`` after initialization and after each
+            generation (``generations + 1`` entries, non-decreasing).
+        n_scored: candidates passed to ``score`` in total (initialization included).
+        n_dropped: children dropped because they stayed infeasible after ``max_repair``
+            re-mutations.
+    """
+
+    cols: FloatArray
+    scores: FloatArray
+    generations: int
+    history: tuple[float, ...]
+    n_scored: int
+    n_dropped: int
+
+
+def _mask(feasible: FeasibleFn, cols: FloatArray) -> BoolArray:
+    if cols.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    mask = np.asarray(feasible(cols))
+    if mask.shape != (cols.shape[0],):
+        raise OptnasError(f"feasible returned shape {mask.shape} for {cols.shape[0]} candidates; expected a 1-d mask")
+    return mask.astype(bool)
+
+
+def _score(score: ScoreFn, cols: FloatArray) -> FloatArray:
+    s = np.asarray(score(cols), dtype=float).reshape(-1)
+    if s.shape != (cols.shape[0],):
+        raise OptnasError(f"score returned {s.shape[0]} values for {cols.shape[0]} candidates")
+    if not np.all(np.isfinite(s)):
+        raise OptnasError("score returned non-finite values (NaN or inf)")
+    return s
+
+
+def _new_rows(existing: FloatArray, candidates: FloatArray) -> IntArray:
+    """Indices of ``candidates`` rows that are in neither ``existing`` nor earlier candidates."""
+    both = np.concatenate([existing, candidates], axis=0)
+    _, first = np.unique(both, axis=0, return_index=True)
+    first = np.sort(first)
+    return np.asarray(first[first >= existing.shape[0]] - existing.shape[0], dtype=np.int64)
+
+
+def _top(cols: FloatArray, scores: FloatArray, k: int) -> tuple[FloatArray, FloatArray]:
+    order = np.argsort(-scores, kind="stable")[:k]
+    return cols[order], scores[order]
+
+
+def _initial(
+    space: JointSpace,
+    feasible: FeasibleFn,
+    seeds: FloatArray,
+    rng: np.random.Generator,
+    config: GAConfig,
+) -> FloatArray:
+    """The ``p`` best feasible seeds plus up to ``q`` distinct random feasible candidates."""
+    d = len(space.dims)
+    best = seeds[_mask(feasible, seeds)][: config.n_best] if config.n_best else np.zeros((0, d))
+    best = best[np.sort(np.unique(best, axis=0, return_index=True)[1])]
+    found = np.zeros((0, d))
+    for _ in range(config.init_rounds):
+        if found.shape[0] >= config.n_random:
+            break
+        if config.init == "sobol":
+            pool = space.sample(config.init_pool, rng)
+        else:
+            pool = space.sample_uniform(config.init_pool, rng)
+        pool = pool[_mask(feasible, pool)]
+        pool = pool[_new_rows(np.concatenate([best, found]), pool)]
+        found = np.concatenate([found, pool[: config.n_random - found.shape[0]]])
+    return np.concatenate([best, found])
+
+
+def adaptive_ga(
+    space: JointSpace,
+    score: ScoreFn,
+    feasible: FeasibleFn,
+    seeds: FloatArray | None = None,
+    *,
+    rng: np.random.Generator,
+    config: GAConfig | None = None,
+) -> GAResult:
+    """Adaptive genetic search for the top-K candidates by predicted score (FBNetV3 Alg. 1, stage 2).
+
+    Each generation, every member ``i`` of ``D*`` (fitness ``f_i``, population maximum
+    ``f_max`` and mean ``f_avg``) produces ``children_per_member`` children:
+
+    - a partner ``j != i`` is drawn uniformly from ``D*``; with probability
+      ``pc = k1 (f_max - f') / (f_max - f_avg)`` if ``f' >= f_avg`` else ``k3``, where
+      ``f' = max(f_i, f_j)``, the child is their uniform crossover, otherwise a copy of ``i``;
+    - every dimension of the child is then mutated independently with probability
+      ``pm = k2 (f_max - f_i) / (f_max - f_avg)`` if ``f_i >= f_avg`` else ``k4``
+      (Srinivas & Patnaik, 1994). When ``f_max == f_avg`` the ratio is taken as 1.
+    - Srinivas & Patnaik give every solution a small default mutation rate so that the best
+      one (``pc = pm = 0``) is not frozen; here, since a child identical to its parent would
+      be a wasted evaluation, a child that received no mutation and equals its parent instead
+      has one uniformly chosen dimension mutated. The best member thus does a local search
+      around itself while below-average members explore.
+
+    Children violating the constraints are re-mutated (same ``pm``, at least one dimension)
+    up to ``max_repair`` times, then dropped. Children already in ``D*`` or repeated are
+    removed before scoring, ``score`` is called once per generation on all new children, and
+    the top ``K`` of ``D*`` plus children are kept (ties keep the earlier row). The run stops
+    when the best score improved by less than ``epsilon`` for ``patience`` consecutive
+    generations (``patience = 1`` is the paper's rule), when no new feasible child was
+    produced, or after ``max_generations``.
+
+    Args:
+        space: the joint space; candidates are column arrays of ``space.dims``.
+        score: vectorized predictor, ``(n, len(space.dims))`` columns -> ``(n,)`` scores
+            (higher is better), e.g. ``Predictor.predict``.
+        feasible: vectorized constraint check, columns -> ``(n,)`` boolean mask.
+        seeds: the evaluated candidates, best first (``None`` or empty for none); infeasible
+            ones are skipped and the first ``n_best`` feasible ones enter ``D*``.
+        rng: the only source of randomness; the result is a deterministic function of its
+            state and the inputs.
+        config: GA settings (:class:`GAConfig` defaults if ``None``).
+
+    Returns:
+        A :class:`GAResult` whose rows are all feasible, sorted by predicted score.
+
+    Raises:
+        ConfigError: ``seeds`` has the wrong shape or non-finite values.
+        OptnasError: no feasible initial candidate was found, or ``score``/``feasible``
+            returned arrays of the wrong shape or non-finite scores.
+    """
+    cfg = GAConfig() if config is None else config
+    d = len(space.dims)
+    if d == 0:
+        raise ConfigError("space", space.name, "has no searched dimensions")
+    seed_cols = np.zeros((0, d)) if seeds is None else np.asarray(seeds, dtype=float)
+    if seed_cols.ndim != 2 or seed_cols.shape[1] != d:
+        raise ConfigError("seeds", seed_cols.shape, f"expected a column array of shape (n, {d})")
+    if not np.all(np.isfinite(seed_cols)):
+        raise ConfigError("seeds", "non-finite", "column values must be finite")
+
+    genome = Genome(space, local_step=cfg.local_step, local_sigma=cfg.local_sigma)
+    pop = _initial(space, feasible, seed_cols, rng, cfg)
+    if pop.shape[0] == 0:
+        raise OptnasError(
+            f"no feasible initial candidate: none of {seed_cols.shape[0]} seeds and none of "
+            f"{cfg.init_rounds * cfg.init_pool} random draws meet the constraints"
+        )
+    fit = _score(score, pop)
+    n_scored = pop.shape[0]
+    pop, fit = _top(pop, fit, cfg.population)
+    history = [float(fit[0])]
+    n_dropped = 0
+    stall = 0
+    generation = 0
+    while generation < cfg.max_generations:
+        generation += 1
+        children, dropped = _offspring(genome, pop, fit, feasible, rng, cfg)
+        n_dropped += dropped
+        children = children[_new_rows(pop, children)]
+        if children.shape[0] == 0:
+            history.append(history[-1])
+            break
+        child_fit = _score(score, children)
+        n_scored += children.shape[0]
+        pop, fit = _top(np.concatenate([pop, children]), np.concatenate([fit, child_fit]), cfg.population)
+        history.append(float(fit[0]))
+        stall = stall + 1 if history[-1] - history[-2] < cfg.epsilon else 0
+        if stall >= cfg.patience:
+            break
+    return GAResult(
+        cols=pop,
+        scores=fit,
+        generations=generation,
+        history=tuple(history),
+        n_scored=n_scored,
+        n_dropped=n_dropped,
+    )
+
+
+def _offspring(
+    genome: Genome,
+    pop: FloatArray,
+    fit: FloatArray,
+    feasible: FeasibleFn,
+    rng: np.random.Generator,
+    cfg: GAConfig,
+) -> tuple[FloatArray, int]:
+    """Feasible children of every member (crossover, mutation, repair); also the drop count."""
+    m, d = pop.shape
+    f_max, f_avg = float(fit.max()), float(fit.mean())
+    parents = np.repeat(np.arange(m), cfg.children_per_member)
+    n = parents.shape[0]
+    if m > 1:
+        partners = rng.integers(0, m - 1, size=n)
+        partners = partners + (partners >= parents)
+    else:
+        partners = parents.copy()
+    f_prime = np.maximum(fit[parents], fit[partners])
+    pc = crossover_probability(f_prime, f_max=f_max, f_avg=f_avg, k1=cfg.k1, k3=cfg.k3)
+    pm = mutation_probability(fit[parents], f_max=f_max, f_avg=f_avg, k2=cfg.k2, k4=cfg.k4)
+    children = genome.crossover(pop[parents], pop[partners], rng.random(n) < pc, rng)
+    mask = rng.random((n, d)) < pm[:, None]
+    same = ~mask.any(axis=1) & np.all(children == pop[parents], axis=1)
+    _force_one(mask, same, rng)
+    children = genome.mutate(children, mask, rng)
+
+    ok = _mask(feasible, children)
+    for _ in range(cfg.max_repair):
+        bad = np.flatnonzero(~ok)
+        if bad.size == 0:
+            break
+        mask = rng.random((bad.size, d)) < pm[bad, None]
+        _force_one(mask, np.logical_not(mask.any(axis=1)), rng)
+        children[bad] = genome.mutate(children[bad], mask, rng)
+        ok[bad] = _mask(feasible, children[bad])
+    return children[ok], int((~ok).sum())
+
+
+def _force_one(mask: BoolArray, rows: BoolArray, rng: np.random.Generator) -> None:
+    """Set one uniformly chosen dimension of each ``rows`` row of ``mask`` (in place)."""
+    idx = np.flatnonzero(rows)
+    if idx.size and mask.shape[1]:
+        mask[idx, rng.integers(0, mask.shape[1], size=idx.size)] = True
