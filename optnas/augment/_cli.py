@@ -90,10 +90,11 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name}", getattr(args, name), "must be >= 1")
     image = _read_image(args.image, "--image")
-    if args.pair_image is None:
-        pair = image[:, ::-1].copy()
-    else:
-        pair = _read_image(args.pair_image, "--pair-image")
+    pair = (
+        image[:, ::-1].copy()
+        if args.pair_image is None
+        else _read_image(args.pair_image, "--pair-image")
+    )
     pipeline = load_pipeline(args.policy, seed=args.seed)
     for transform in _walk(pipeline):
         if isinstance(transform, SamplePairing):

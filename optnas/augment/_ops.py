@@ -107,11 +107,17 @@ def _lut(img: _U8, table: np.ndarray[Any, Any]) -> _U8:
 def _pil_blend(degenerate: np.ndarray[Any, Any], image: np.ndarray[Any, Any], alpha: float) -> _U8:
     """PIL ``Image.blend(degenerate, image, alpha)``: ``deg + alpha * (img - deg)``.
 
-    Computed in float32 and truncated, as PIL does.
+    Computed in float32 and truncated, as PIL does (``img - deg`` is an exact integer).
+    ``degenerate`` must have the shape of ``image`` (numpy broadcasting over a trailing
+    channel axis of 3 is several times slower than same-shape arithmetic).
     """
-    deg = degenerate.astype(_F32)
-    out = deg + _F32(alpha) * (image.astype(_F32) - deg)
-    return np.clip(out, 0.0, 255.0).astype(np.uint8)
+    deg = degenerate.astype(_F32, copy=False)
+    out = image.astype(_F32)
+    out -= deg
+    out *= _F32(alpha)
+    out += deg
+    np.clip(out, 0.0, 255.0, out=out)
+    return out.astype(np.uint8)
 
 
 def _blend_lut(degenerate: float, alpha: float) -> np.ndarray[Any, np.dtype[np.uint8]]:
@@ -121,17 +127,32 @@ def _blend_lut(degenerate: float, alpha: float) -> np.ndarray[Any, np.dtype[np.u
     return np.asarray(out, dtype=np.uint8)
 
 
-def _luma(img: _U8) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    """PIL ``convert("L")``: ITU-R 601-2 luma in PIL's 16-bit fixed point, shape ``(H, W)``."""
+_LUMA = np.array([[19595.0, 38470.0, 7471.0, 32768.0]], dtype=np.float32)
+
+
+def _luma(img: _U8) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """PIL ``convert("L")`` as float32 ``(H, W)``: ``(19595 R + 38470 G + 7471 B + 2**15) >> 16``.
+
+    Every intermediate is an integer below 2**24, so the float32 arithmetic is exact.
+    """
     if img.ndim == 2 or img.shape[2] == 1:
-        return img.reshape(img.shape[0], img.shape[1])
-    rgb = img.astype(np.uint32)
-    luma = rgb[..., 0] * 19595 + rgb[..., 1] * 38470 + rgb[..., 2] * 7471 + 0x8000
-    return (luma >> 16).astype(np.uint8)
+        return img.reshape(img.shape[0], img.shape[1]).astype(np.float32)
+    weighted = np.asarray(cv2.transform(img.astype(np.float32), _LUMA), dtype=np.float32)
+    return np.floor(weighted.reshape(img.shape[:2]) * _F32(1.0 / 65536.0))
+
+
+def _histograms(img: _U8) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Per-channel 256-bin histograms, shape ``(256, C)``."""
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    planes = [img] if channels == 1 else cv2.split(img)
+    hists = [cv2.calcHist([plane], [0], None, [256], [0, 256]).reshape(256) for plane in planes]
+    return np.stack(hists, axis=1).astype(np.int64)
 
 
 @functools.lru_cache(maxsize=256)
-def _pil_nearest_map(height: int, width: int, inverse: tuple[float, ...]) -> np.ndarray[Any, Any]:
+def _pil_nearest_map(
+    height: int, width: int, inverse: tuple[float, ...]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """Source pixel of every output pixel, exactly as PIL's nearest-neighbour affine transform.
 
     ``inverse`` = ``(a, b, c, d, e, f)`` maps an output point to its source point in
@@ -139,8 +160,9 @@ def _pil_nearest_map(height: int, width: int, inverse: tuple[float, ...]) -> np.
     centres in 16.16 fixed point (``FIX(v) = floor(v * 65536 + 0.5)``, source index
     ``= value >> 16``); replicating that integer arithmetic makes the map bit-identical,
     including ties on pixel boundaries, which a float warp (cv2's 10-bit fixed point) gets
-    wrong for rational shears. Returns an ``int16`` ``(H, W, 2)`` map for ``cv2.remap`` with
-    ``-1`` for points outside the image. Cached: magnitudes come from a few bins.
+    wrong for rational shears. Returns integer-valued float32 ``(H, W)`` x and y maps for
+    ``cv2.remap`` (faster than an int16 map there), ``-1`` for points outside the image.
+    Cached: magnitudes come from a few bins.
     """
     a, b, c, d, e, f = inverse
 
@@ -152,10 +174,11 @@ def _pil_nearest_map(height: int, width: int, inverse: tuple[float, ...]) -> np.
     xin = (fix(c + a * 0.5 + b * 0.5) + ys * fix(b) + xs * fix(a)) >> 16
     yin = (fix(f + d * 0.5 + e * 0.5) + ys * fix(e) + xs * fix(d)) >> 16
     outside = (xin < 0) | (xin >= width) | (yin < 0) | (yin >= height)
-    out = np.stack([np.where(outside, -1, xin), np.where(outside, -1, yin)], axis=-1)
-    out = out.astype(np.int16)
-    out.setflags(write=False)
-    return out
+    map_x = np.where(outside, -1, xin).astype(np.float32)
+    map_y = np.where(outside, -1, yin).astype(np.float32)
+    map_x.setflags(write=False)
+    map_y.setflags(write=False)
+    return map_x, map_y
 
 
 def _warp_nearest(img: _U8, inverse: tuple[float, ...], fill: float | tuple[float, ...]) -> _U8:
@@ -163,10 +186,11 @@ def _warp_nearest(img: _U8, inverse: tuple[float, ...], fill: float | tuple[floa
     h, w = img.shape[:2]
     channels = 1 if img.ndim == 2 else img.shape[2]
     border = (fill,) * channels if isinstance(fill, float) else tuple(fill)
-    out = cv2.remap(  # type: ignore[call-overload]
+    map_x, map_y = _pil_nearest_map(h, w, inverse)
+    out = cv2.remap(
         img,
-        _pil_nearest_map(h, w, inverse),
-        None,
+        map_x,
+        map_y,
         interpolation=cv2.INTER_NEAREST,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=border[:4],
@@ -292,19 +316,37 @@ class _TranslateOp(_GeometricOp):
         value = magnitude * side if self.relative else magnitude
         return int(value + math.copysign(_PIXEL_EPS, value))
 
+    def _shift(self, img: _U8, dy: int, dx: int) -> _U8:
+        """Integer shift by slicing (what PIL's affine does for a pure translation)."""
+        h, w = img.shape[:2]
+        channels = 1 if img.ndim == 2 else img.shape[2]
+        fill = self.fill if isinstance(self.fill, tuple) else (self.fill,) * channels
+        dy, dx = max(-h, min(h, dy)), max(-w, min(w, dx))
+        kept = img[max(-dy, 0) : h - max(dy, 0), max(-dx, 0) : w - max(dx, 0)]
+        if kept.size == 0:
+            kept = img[:1, :1]  # fully shifted out: pad a 1x1 crop and overwrite below
+            out = cv2.copyMakeBorder(kept, 0, h - 1, 0, w - 1, cv2.BORDER_CONSTANT, value=fill[:4])
+            out[...] = np.asarray(fill[:channels]).astype(np.uint8).reshape(out.shape[2:])
+            return np.asarray(out, dtype=np.uint8).reshape(img.shape)
+        out = cv2.copyMakeBorder(
+            kept, max(dy, 0), max(-dy, 0), max(dx, 0), max(-dx, 0),
+            cv2.BORDER_CONSTANT, value=fill[:4],
+        )
+        return np.asarray(out, dtype=np.uint8).reshape(img.shape)
+
 
 class TranslateX(_TranslateOp):
     """Translate horizontally by ``int(magnitude * width)`` pixels (see :class:`_TranslateOp`)."""
 
-    def _inverse(self, magnitude: float, height: int, width: int) -> tuple[float, ...]:
-        return (1.0, 0.0, -float(self._pixels(magnitude, width)), 0.0, 1.0, 0.0)
+    def _apply(self, img: _U8, **params: Any) -> _U8:
+        return self._shift(img, 0, self._pixels(params["magnitude"], img.shape[1]))
 
 
 class TranslateY(_TranslateOp):
     """Translate vertically by ``int(magnitude * height)`` pixels (see :class:`_TranslateOp`)."""
 
-    def _inverse(self, magnitude: float, height: int, width: int) -> tuple[float, ...]:
-        return (1.0, 0.0, 0.0, 0.0, 1.0, -float(self._pixels(magnitude, height)))
+    def _apply(self, img: _U8, **params: Any) -> _U8:
+        return self._shift(img, self._pixels(params["magnitude"], img.shape[0]), 0)
 
 
 class Rotate(_GeometricOp):
@@ -340,9 +382,10 @@ class AutoContrast(_Op):
     with ``int(i * 255/(hi-lo) - lo * 255/(hi-lo))``; constant channels are unchanged."""
 
     def _apply(self, img: _U8, **params: Any) -> _U8:
-        flat = img.reshape(-1, 1 if img.ndim == 2 else img.shape[2])
-        lo = flat.min(axis=0).astype(np.float64)
-        hi = flat.max(axis=0).astype(np.float64)
+        hist = _histograms(img)
+        occupied = hist > 0
+        lo = np.argmax(occupied, axis=0).astype(np.float64)
+        hi = (255 - np.argmax(occupied[::-1], axis=0)).astype(np.float64)
         span = np.where(hi > lo, hi - lo, 1.0)
         scale = np.where(hi > lo, 255.0 / span, 1.0)
         offset = np.where(hi > lo, -lo * scale, 0.0)
@@ -360,11 +403,10 @@ class Equalize(_Op):
     """
 
     def _apply(self, img: _U8, **params: Any) -> _U8:
-        channels = 1 if img.ndim == 2 else img.shape[2]
-        flat = img.reshape(-1, channels)
-        table = np.empty((256, channels), dtype=np.uint8)
-        for c in range(channels):
-            hist = np.bincount(flat[:, c], minlength=256).astype(np.int64)
+        hists = _histograms(img)
+        table = np.empty(hists.shape, dtype=np.uint8)
+        for c in range(hists.shape[1]):
+            hist = hists[:, c]
             occupied = np.flatnonzero(hist)
             step = (int(hist.sum()) - int(hist[occupied[-1]])) // 255
             if step == 0:
@@ -435,7 +477,7 @@ class Contrast(_EnhanceOp):
     """PIL ``ImageEnhance.Contrast``: blend with the rounded mean luma of the image."""
 
     def _apply(self, img: _U8, **params: Any) -> _U8:
-        mean = int(float(_luma(img).mean()) + 0.5)
+        mean = int(float(_luma(img).mean(dtype=np.float64)) + 0.5)
         return _lut(img, _blend_lut(float(mean), 1.0 + params["magnitude"]))
 
 
@@ -445,7 +487,12 @@ class Color(_EnhanceOp):
     def _apply(self, img: _U8, **params: Any) -> _U8:
         if img.ndim == 2 or img.shape[2] == 1:
             return img
-        return _pil_blend(_luma(img)[..., None], img, 1.0 + params["magnitude"])
+        luma = _luma(img)
+        if img.shape[2] == 3:
+            degenerate = cv2.cvtColor(luma, cv2.COLOR_GRAY2RGB)
+        else:
+            degenerate = np.repeat(luma[..., None], img.shape[2], axis=2)
+        return _pil_blend(degenerate, img, 1.0 + params["magnitude"])
 
 
 _SMOOTH = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], dtype=np.float32) / np.float32(13.0)
