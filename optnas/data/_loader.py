@@ -153,10 +153,15 @@ class Loader:
             out[j] = img
         return out
 
+    def order(self, epoch: int) -> npt.NDArray[np.int64]:
+        """The permutation of the training images that epoch ``epoch`` visits."""
+        n = int(self.data.train_x.shape[0])
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, _SHUFFLE, epoch]))
+        return rng.permutation(n).astype(np.int64)
+
     def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The shuffled, augmented mini-batches of epoch ``epoch`` (0-based)."""
-        n = self.data.train_x.shape[0]
-        order = np.random.default_rng(np.random.SeedSequence([self.seed, _SHUFFLE, epoch])).permutation(n)
+        order = self.order(epoch)
         if self.pipeline is not None:
             ss = np.random.SeedSequence([self.seed, _AUGMENT, epoch])
             np_state, py_state = ss.spawn(2)
