@@ -75,10 +75,8 @@ def _tv_space(h: int, w: int) -> dict[str, tuple[Any, bool]]:
 
 def _ours(name: str, magnitude: float, img: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     spec = AUTOAUGMENT_SPACE[name]
-    if spec.has_magnitude:
-        op = spec.transform(magnitude=magnitude, signed=False, **spec.options)
-    else:
-        op = spec.transform()
+    kwargs = {"magnitude": magnitude, "signed": False, **spec.options} if spec.has_magnitude else {}
+    op = spec.transform(**kwargs)
     return np.asarray(op(image=img)["image"])
 
 
