@@ -1,0 +1,110 @@
+"""Optimizers, the warm-up + cosine schedule, parameter groups and the EMA update."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from optnas.models import build
+from optnas.space import Arch, Recipe
+from optnas.train import RMSPROP_EPS, lr_factor, make_optimizer, make_scheduler, param_groups
+from optnas.train._ema import ema_decay_at, make_ema
+
+
+def test_lr_factor_values() -> None:
+    # 4 warm-up steps, 12 total: 0.25, 0.5, 0.75, 1.0, then cosine over 8 steps
+    assert [lr_factor(s, 4, 12) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
+    assert lr_factor(4, 4, 12) == 1.0
+    assert lr_factor(8, 4, 12) == pytest.approx(0.5)
+    assert lr_factor(11, 4, 12) == pytest.approx(0.5 * (1 + math.cos(math.pi * 7 / 8)))
+    assert lr_factor(0, 0, 10) == 1.0
+
+
+def test_scheduler_steps_per_iteration(tiny_arch: Arch) -> None:
+    model = build(tiny_arch, None, 10)
+    recipe = Recipe(lr=0.2, epochs=3, warmup_epochs=1.0)
+    opt = make_optimizer(model, recipe)
+    sched = make_scheduler(opt, recipe, steps_per_epoch=5, epochs=3)
+    lrs = []
+    for _ in range(15):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    expected = [0.2 * lr_factor(s, 5, 15) for s in range(15)]
+    assert lrs == pytest.approx(expected)
+    assert max(lrs) == pytest.approx(0.2) and lrs[4] == pytest.approx(0.2)
+
+
+def test_warmup_is_capped_by_the_budget(tiny_arch: Arch) -> None:
+    model = build(tiny_arch, None, 10)
+    recipe = Recipe(lr=0.1, epochs=1, warmup_epochs=5.0)
+    opt = make_optimizer(model, recipe)
+    sched = make_scheduler(opt, recipe, steps_per_epoch=4, epochs=1)
+    lrs = []
+    for _ in range(4):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs == pytest.approx([0.025, 0.05, 0.075, 0.1])
+
+
+def test_no_weight_decay_on_batchnorm_and_bias(tiny_arch: Arch) -> None:
+    model = build(tiny_arch, None, 10)
+    decay, no_decay = param_groups(model, 1e-4)
+    assert decay["weight_decay"] == 1e-4 and no_decay["weight_decay"] == 0.0
+    bn_and_bias = {id(m.weight) for m in model.modules() if isinstance(m, nn.BatchNorm2d)}
+    bn_and_bias |= {id(p) for n, p in model.named_parameters() if n.endswith("bias")}
+    weights = {id(m.weight) for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)}
+    assert {id(p) for p in no_decay["params"]} == bn_and_bias
+    assert {id(p) for p in decay["params"]} == weights
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
+
+
+@pytest.mark.parametrize(
+    ("name", "cls", "checks"),
+    [
+        ("sgd", torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
+        ("rmsprop", torch.optim.RMSprop, {"momentum": 0.9, "alpha": 0.9, "eps": RMSPROP_EPS}),
+        ("adamw", torch.optim.AdamW, {"betas": (0.9, 0.999)}),
+    ],
+)
+def test_optimizer_types(tiny_arch: Arch, name: str, cls: type, checks: dict[str, object]) -> None:
+    opt = make_optimizer(build(tiny_arch, None, 10), Recipe(optimizer=name, lr=0.07, weight_decay=3e-5))
+    assert type(opt) is cls
+    group = opt.param_groups[0]
+    assert group["lr"] == 0.07 and group["weight_decay"] == 3e-5 and opt.param_groups[1]["weight_decay"] == 0.0
+    for key, value in checks.items():
+        assert group[key] == value
+
+
+def test_sgd_without_momentum_is_plain(tiny_arch: Arch) -> None:
+    opt = make_optimizer(build(tiny_arch, None, 10), Recipe(optimizer="sgd", momentum=0.0))
+    assert opt.param_groups[0]["nesterov"] is False
+
+
+def test_rmsprop_eps_matches_tensorflow_inside_sqrt() -> None:
+    assert math.isclose(RMSPROP_EPS, math.sqrt(1e-3))
+    assert abs(RMSPROP_EPS - 0.0316) < 1e-4
+
+
+def test_ema_decay_warmup() -> None:
+    assert [ema_decay_at(0.99, t) for t in (0, 1, 10, 1000)] == pytest.approx([0.1, 2 / 11, 11 / 20, 0.99])
+
+
+def test_ema_update_follows_the_formula() -> None:
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    ema = make_ema(model, 0.5)
+    ema.update_parameters(model)  # first update copies
+    start = model[0].weight.detach().clone()
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+        model[1].running_mean.add_(2.0)
+        model[1].num_batches_tracked.add_(3)
+    ema.update_parameters(model)  # second update: decay min(0.5, 2/11) = 2/11
+    d = 2 / 11
+    assert torch.allclose(ema.module[0].weight, d * start + (1 - d) * (start + 1.0))
+    assert torch.allclose(ema.module[1].running_mean, torch.full((2,), (1 - d) * 2.0))
+    assert int(ema.module[1].num_batches_tracked) == 3
