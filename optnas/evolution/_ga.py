@@ -9,8 +9,9 @@ resource constraints, without training anything:
 2. Every generation, every member of ``D*`` produces children by crossover (uniform, with a
    random partner from ``D*``) and mutation over all searched dimensions; the crossover and
    mutation probabilities adapt to the member's fitness (Srinivas & Patnaik, 1994, see
-   :mod:`optnas.evolution._rates`). Children that violate the constraints are re-mutated up to
-   ``max_repair`` times and dropped if still infeasible: an infeasible child is never kept.
+   :mod:`optnas.evolution._rates`). A child that violates the constraints is resampled from its
+   parent up to ``max_repair`` times and dropped if still infeasible: an infeasible child is
+   never kept.
 3. ``D*`` is augmented with the (deduplicated) children, scored by ``u`` in one vectorized
    call, and the top ``K`` by predicted score are kept (elitist truncation).
 4. The search stops when the best score improves by less than ``epsilon`` or after
@@ -53,7 +54,7 @@ class GAResult:
             generation (``generations + 1`` entries, non-decreasing).
         n_scored: candidates passed to ``score`` in total (initialization included).
         n_dropped: children dropped because they stayed infeasible after ``max_repair``
-            re-mutations.
+            resamplings.
     """
 
     cols: FloatArray
@@ -146,13 +147,13 @@ def adaptive_ga(
       has one uniformly chosen dimension mutated. The best member thus does a local search
       around itself while below-average members explore.
 
-    Children violating the constraints are re-mutated (same ``pm``, at least one dimension)
-    up to ``max_repair`` times, then dropped. Children already in ``D*`` or repeated are
-    removed before scoring, ``score`` is called once per generation on all new children, and
-    the top ``K`` of ``D*`` plus children are kept (ties keep the earlier row). The run stops
-    when the best score improved by less than ``epsilon`` for ``patience`` consecutive
-    generations (``patience = 1`` is the paper's rule), when no new feasible child was
-    produced, or after ``max_generations``.
+    A child violating the constraints is resampled from the same parent (new partner,
+    crossover and mutation under the same rates) up to ``max_repair`` times, then dropped.
+    Children already in ``D*`` or repeated are removed before scoring, ``score`` is called
+    once per generation on all new children, and the top ``K`` of ``D*`` plus children are
+    kept (ties keep the earlier row). The run stops when the best score improved by less than
+    ``epsilon`` for ``patience`` consecutive generations (``patience = 1`` is the paper's
+    literal rule), when no new feasible child was produced, or after ``max_generations``.
 
     Args:
         space: the joint space; candidates are column arrays of ``space.dims``.
@@ -230,10 +231,32 @@ def _offspring(
     rng: np.random.Generator,
     cfg: GAConfig,
 ) -> tuple[FloatArray, int]:
-    """Feasible children of every member (crossover, mutation, repair); also the drop count."""
-    m, d = pop.shape
+    """Feasible children of every member (crossover, mutation, resampling); also the drop count."""
     f_max, f_avg = float(fit.max()), float(fit.mean())
-    parents = np.repeat(np.arange(m), cfg.children_per_member)
+    parents = np.repeat(np.arange(pop.shape[0]), cfg.children_per_member)
+    children = _vary(genome, pop, fit, parents, f_max, f_avg, rng, cfg)
+    ok = _mask(feasible, children)
+    for _ in range(cfg.max_repair):
+        bad = np.flatnonzero(~ok)
+        if bad.size == 0:
+            break
+        children[bad] = _vary(genome, pop, fit, parents[bad], f_max, f_avg, rng, cfg)
+        ok[bad] = _mask(feasible, children[bad])
+    return children[ok], int((~ok).sum())
+
+
+def _vary(
+    genome: Genome,
+    pop: FloatArray,
+    fit: FloatArray,
+    parents: IntArray,
+    f_max: float,
+    f_avg: float,
+    rng: np.random.Generator,
+    cfg: GAConfig,
+) -> FloatArray:
+    """One child per entry of ``parents``: adaptive crossover with a random partner, then mutation."""
+    m, d = pop.shape
     n = parents.shape[0]
     if m > 1:
         partners = rng.integers(0, m - 1, size=n)
@@ -247,18 +270,7 @@ def _offspring(
     mask = rng.random((n, d)) < pm[:, None]
     same = ~mask.any(axis=1) & np.all(children == pop[parents], axis=1)
     _force_one(mask, same, rng)
-    children = genome.mutate(children, mask, rng)
-
-    ok = _mask(feasible, children)
-    for _ in range(cfg.max_repair):
-        bad = np.flatnonzero(~ok)
-        if bad.size == 0:
-            break
-        mask = rng.random((bad.size, d)) < pm[bad, None]
-        _force_one(mask, np.logical_not(mask.any(axis=1)), rng)
-        children[bad] = genome.mutate(children[bad], mask, rng)
-        ok[bad] = _mask(feasible, children[bad])
-    return children[ok], int((~ok).sum())
+    return genome.mutate(children, mask, rng)
 
 
 def _force_one(mask: BoolArray, rows: BoolArray, rng: np.random.Generator) -> None:

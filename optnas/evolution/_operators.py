@@ -92,8 +92,7 @@ class Genome:
         local = rng.random(n) < self.local_step
         if g.kind == _FLOAT:
             u = self._to_unit(g, v)
-            scale = self.local_sigma * np.power(_SCALE_RANGE, -rng.random(n))
-            step = u + scale * rng.standard_normal(n)
+            step = u + self.local_sigma * rng.standard_normal(n)
             t = np.mod(step, 2.0)
             step = np.where(t > 1.0, 2.0 - t, t)
             u = np.where(local, step, rng.random(n))

@@ -12,7 +12,8 @@ from optnas.evolution import GAConfig
 
 def test_defaults() -> None:
     c = GAConfig()
-    assert (c.k1, c.k2, c.k3, c.k4) == (1.0, 0.5, 1.0, 0.5)  # Srinivas & Patnaik's values
+    assert (c.k1, c.k3) == (1.0, 1.0)  # Srinivas & Patnaik's crossover constants
+    assert (c.k2, c.k4) == (0.1, 0.1)  # per dimension, not per bit (see GAConfig)
     assert c.epsilon == 1e-6
     assert c.n_best + c.n_random == c.population
 
