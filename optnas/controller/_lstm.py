@@ -10,6 +10,7 @@ Sec. 4.1), here from an injected :class:`torch.Generator`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -21,6 +22,14 @@ __all__ = ["INIT_RANGE", "PolicyController"]
 
 #: Half-width of the uniform weight initialisation (Zoph & Le, 2017, Sec. 4.1).
 INIT_RANGE = 0.1
+
+
+_M = TypeVar("_M", bound=nn.Module)
+
+
+def _uninitialized(module_cls: type[_M], *args: int) -> _M:
+    """Build a module without running its default initialiser (which uses the global RNG)."""
+    return skip_init(module_cls, *args)  # type: ignore[no-untyped-call,no-any-return]
 
 
 class PolicyController(nn.Module):
@@ -39,9 +48,7 @@ class PolicyController(nn.Module):
         ConfigError: If ``num_choices`` is empty or has a width below 1, or ``hidden_size < 1``.
     """
 
-    def __init__(
-        self, num_choices: Sequence[int], *, hidden_size: int = 100, generator: torch.Generator
-    ) -> None:
+    def __init__(self, num_choices: Sequence[int], *, hidden_size: int = 100, generator: torch.Generator) -> None:
         super().__init__()
         widths = tuple(num_choices)
         if not widths or any(not isinstance(k, int) or k < 1 for k in widths):
@@ -52,12 +59,10 @@ class PolicyController(nn.Module):
         self.hidden_size = hidden_size
         self.start = nn.Parameter(torch.empty(1, hidden_size))
         # skip_init: the modules' default initialisers would draw from torch's global RNG.
-        self.cell = skip_init(nn.LSTMCell, hidden_size, hidden_size)
-        self.heads = nn.ModuleList(skip_init(nn.Linear, hidden_size, k) for k in widths)
+        self.cell = _uninitialized(nn.LSTMCell, hidden_size, hidden_size)
+        self.heads = nn.ModuleList(_uninitialized(nn.Linear, hidden_size, k) for k in widths)
         # The last decision is never fed back, so it needs no embedding.
-        self.embeddings = nn.ModuleList(
-            skip_init(nn.Embedding, k, hidden_size) for k in widths[:-1]
-        )
+        self.embeddings = nn.ModuleList(_uninitialized(nn.Embedding, k, hidden_size) for k in widths[:-1])
         with torch.no_grad():
             for parameter in self.parameters():
                 parameter.uniform_(-INIT_RANGE, INIT_RANGE, generator=generator)
@@ -82,9 +87,7 @@ class PolicyController(nn.Module):
             of each taken action and the entropy of each step's softmax.
         """
         if actions.dim() != 2 or actions.shape[1] != self.num_steps:
-            raise ConfigError(
-                "actions", tuple(actions.shape), f"expected shape (batch, {self.num_steps})"
-            )
+            raise ConfigError("actions", tuple(actions.shape), f"expected shape (batch, {self.num_steps})")
         x, state = self._initial(actions.shape[0])
         log_probs: list[torch.Tensor] = []
         entropies: list[torch.Tensor] = []
@@ -98,9 +101,7 @@ class PolicyController(nn.Module):
         return torch.stack(log_probs, dim=1), torch.stack(entropies, dim=1)
 
     @torch.no_grad()
-    def sample(
-        self, generator: torch.Generator, batch: int = 1
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, generator: torch.Generator, batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
         """Sample action sequences, each decision fed back to the next step.
 
         Args:
@@ -118,9 +119,7 @@ class PolicyController(nn.Module):
         """The most likely decision at every step (arg-max fed back), as a ``(1, T)`` batch."""
         return self._rollout(1, None)
 
-    def _rollout(
-        self, batch: int, generator: torch.Generator | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _rollout(self, batch: int, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
         x, state = self._initial(batch)
         actions: list[torch.Tensor] = []
         log_probs: list[torch.Tensor] = []

@@ -132,9 +132,7 @@ class PPOTrainer:
             ConfigError: If the batch is empty or its parts disagree in size.
         """
         if not rewards or not (len(actions) == len(old_log_probs) == len(rewards)):
-            raise ConfigError(
-                "batch", (len(actions), len(old_log_probs), len(rewards)), "sizes must agree"
-            )
+            raise ConfigError("batch", (len(actions), len(old_log_probs), len(rewards)), "sizes must agree")
         advantages, before, after = self.advantages(rewards)
         action_t = torch.tensor(actions, dtype=torch.long)
         old_t = torch.tensor(old_log_probs, dtype=torch.float32).sum(dim=1)

@@ -43,13 +43,12 @@ from optnas.controller import (
 if TYPE_CHECKING:
     from optuna.study import Study
 
-__all__ = ["PPOSampler", "PPOState"]
+__all__ = ["ROLLOUT_KEY", "PPOSampler", "PPOState"]
 
-_KEY_PREFIX = "ppo:"
-ACTIONS_KEY = _KEY_PREFIX + "actions"
-LOG_PROBS_KEY = _KEY_PREFIX + "log_probs"
-VERSION_KEY = _KEY_PREFIX + "version"
-SCHEMA_KEY = _KEY_PREFIX + "schema"
+#: Trial system attribute holding a rollout: ``{"schema": <schema fingerprint>, "version":
+#: <update count of the sampling policy>, "actions": [<index per decision>], "log_probs":
+#: [<log-probability per decision>]}`` -- about 1 kB for AutoAugment's 30 decisions, one write.
+ROLLOUT_KEY = "ppo:rollout"
 
 # SeedSequence spawn keys that separate the independent random streams derived from a seed.
 _INIT_STREAM = 0
@@ -186,9 +185,7 @@ class PPOSampler(BaseSampler):
         )
         self._schema = autoaugment_schema() if decisions is None else DecisionSchema.of(decisions)
         if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
-            raise ConfigError(
-                "independent_sampler", independent_sampler, "must be an optuna BaseSampler"
-            )
+            raise ConfigError("independent_sampler", independent_sampler, "must be an optuna BaseSampler")
         self._seed = _fresh_entropy() if seed is None else seed
         self._stream_seed = self._seed
         self._batch_size = batch_size
@@ -257,50 +254,40 @@ class PPOSampler(BaseSampler):
                 update_count=cache.trainer.update_count,
                 baseline=cache.trainer.baseline,
                 trial_numbers=tuple(cache.consumed),
-                parameters={
-                    k: v.detach().clone() for k, v in cache.trainer.controller.state_dict().items()
-                },
+                parameters={k: v.detach().clone() for k, v in cache.trainer.controller.state_dict().items()},
                 greedy_params=self._schema.values(actions[0].tolist()),
             )
 
     # -- BaseSampler ------------------------------------------------------------------------
 
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         return dict(self._search_space)
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         self._raise_if_multi_objective(study)
-        owned = [
-            name for name in search_space if self._search_space.get(name) == search_space[name]
-        ]
+        owned = [name for name in search_space if self._search_space.get(name) == search_space[name]]
         params: dict[str, Any] = {}
         if owned:
             with self._lock:
                 cache = self._synchronize(study)
-                generator = torch.Generator().manual_seed(
-                    _seed_from(self._stream_seed, _TRIAL_STREAM, trial.number)
-                )
+                generator = torch.Generator().manual_seed(_seed_from(self._stream_seed, _TRIAL_STREAM, trial.number))
                 actions_t, log_probs_t = cache.trainer.controller.sample(generator)
                 version = cache.trainer.update_count
             actions = [int(a) for a in actions_t[0].tolist()]
-            storage = study._storage
-            storage.set_trial_system_attr(trial._trial_id, ACTIONS_KEY, actions)
-            storage.set_trial_system_attr(
-                trial._trial_id, LOG_PROBS_KEY, [float(x) for x in log_probs_t[0].tolist()]
-            )
-            storage.set_trial_system_attr(trial._trial_id, VERSION_KEY, version)
-            storage.set_trial_system_attr(trial._trial_id, SCHEMA_KEY, self._schema.fingerprint)
+            rollout: dict[str, Any] = {
+                "schema": self._schema.fingerprint,
+                "version": version,
+                "actions": actions,
+                "log_probs": [float(x) for x in log_probs_t[0].tolist()],
+            }
+            study._storage.set_trial_system_attr(trial._trial_id, ROLLOUT_KEY, rollout)
             values = self._schema.values(actions)
             params.update((name, values[name]) for name in owned)
         for name, distribution in search_space.items():
             if name not in params:
-                params[name] = self._independent_sampler.sample_independent(
-                    study, trial, name, distribution
-                )
+                params[name] = self._independent_sampler.sample_independent(study, trial, name, distribution)
         return params
 
     def sample_independent(
@@ -311,9 +298,7 @@ class PPOSampler(BaseSampler):
         param_distribution: BaseDistribution,
     ) -> Any:
         self._raise_if_multi_objective(study)
-        return self._independent_sampler.sample_independent(
-            study, trial, param_name, param_distribution
-        )
+        return self._independent_sampler.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         self._independent_sampler.before_trial(study, trial)
@@ -332,15 +317,11 @@ class PPOSampler(BaseSampler):
     @staticmethod
     def _raise_if_multi_objective(study: Study) -> None:
         if study._is_multi_objective():
-            raise ValueError(
-                "PPOSampler supports single-objective studies only: the reward is one value."
-            )
+            raise ValueError("PPOSampler supports single-objective studies only: the reward is one value.")
 
     def _new_cache(self, study: Study) -> _Cache:
         generator = torch.Generator().manual_seed(_seed_from(self._seed, _INIT_STREAM))
-        controller = PolicyController(
-            self._schema.num_choices, hidden_size=self._hidden_size, generator=generator
-        )
+        controller = PolicyController(self._schema.num_choices, hidden_size=self._hidden_size, generator=generator)
         return _Cache(study._storage, study._study_id, PPOTrainer(controller, self._config))
 
     def _synchronize(self, study: Study) -> _Cache:
@@ -365,9 +346,7 @@ class PPOSampler(BaseSampler):
         size = self._batch_size
         for start in range(len(cache.consumed), n_batches * size, size):
             batch = rollouts[start : start + size]
-            cache.trainer.update(
-                [r.actions for r in batch], [r.log_probs for r in batch], [r.reward for r in batch]
-            )
+            cache.trainer.update([r.actions for r in batch], [r.log_probs for r in batch], [r.reward for r in batch])
             cache.consumed.extend(r.number for r in batch)
 
     def _rollouts(self, study: Study) -> list[_Rollout]:
@@ -377,13 +356,13 @@ class PPOSampler(BaseSampler):
         names = self._schema.names
         found: list[tuple[Any, int, _Rollout]] = []
         for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-            attrs = trial.system_attrs
-            if attrs.get(SCHEMA_KEY) != fingerprint or trial.value is None:
+            stored = trial.system_attrs.get(ROLLOUT_KEY)
+            if not isinstance(stored, dict) or stored.get("schema") != fingerprint:
                 continue
-            if not math.isfinite(trial.value):
+            if trial.value is None or not math.isfinite(trial.value):
                 continue
-            actions = attrs.get(ACTIONS_KEY)
-            log_probs = attrs.get(LOG_PROBS_KEY)
+            actions = stored.get("actions")
+            log_probs = stored.get("log_probs")
             if not isinstance(actions, list) or not isinstance(log_probs, list):
                 continue
             if len(actions) != len(names) or len(log_probs) != len(names):
@@ -392,9 +371,7 @@ class PPOSampler(BaseSampler):
                 proposed = self._schema.values(actions)
             except (ConfigError, TypeError):
                 continue
-            if any(
-                name not in trial.params or trial.params[name] != proposed[name] for name in names
-            ):
+            if any(name not in trial.params or trial.params[name] != proposed[name] for name in names):
                 continue
             rollout = _Rollout(trial.number, actions, log_probs, sign * trial.value)
             found.append((trial.datetime_complete, trial.number, rollout))

@@ -14,7 +14,7 @@ import torch
 from optnas import ConfigError
 from optnas.controller import Decision, PolicyController, autoaugment_schema
 from optnas.samplers import PPOSampler
-from optnas.samplers._ppo import ACTIONS_KEY, LOG_PROBS_KEY, SCHEMA_KEY, VERSION_KEY
+from optnas.samplers._ppo import ROLLOUT_KEY
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 SCHEMA = autoaugment_schema()
@@ -54,6 +54,10 @@ def _run(
     study = optuna.create_study(direction=direction, sampler=sampler)
     study.optimize(objective, n_trials=n_trials)
     return study
+
+
+def _versions(study: optuna.Study) -> list[int | None]:
+    return [t.system_attrs.get(ROLLOUT_KEY, {}).get("version") for t in study.trials]
 
 
 def _proposals(study: optuna.Study) -> list[tuple[Any, ...]]:
@@ -101,16 +105,18 @@ def test_rollouts_are_stored_and_consistent() -> None:
     sampler = _small(batch_size=4)
     study = _run(sampler, 10)
     for trial in study.trials:
-        attrs = trial.system_attrs
-        actions, log_probs = attrs[ACTIONS_KEY], attrs[LOG_PROBS_KEY]
-        assert attrs[SCHEMA_KEY] == SCHEMA.fingerprint
+        assert set(trial.system_attrs) == {ROLLOUT_KEY}
+        rollout = trial.system_attrs[ROLLOUT_KEY]
+        assert set(rollout) == {"schema", "version", "actions", "log_probs"}
+        actions, log_probs = rollout["actions"], rollout["log_probs"]
+        assert rollout["schema"] == SCHEMA.fingerprint
         assert SCHEMA.values(actions) == trial.params
         assert all(isinstance(a, int) for a in actions) and len(log_probs) == 30
         assert all(lp <= 0.0 and math.isfinite(lp) for lp in log_probs)
-        # Small enough for any RDB attribute column.
-        assert max(len(json.dumps(v)) for v in attrs.values()) < 1024
+        # Small enough for any RDB attribute column (TEXT).
+        assert len(json.dumps(rollout)) < 1500
     # Sequential study: trial n was sampled after n // 4 full batches had completed.
-    assert [t.system_attrs[VERSION_KEY] for t in study.trials] == [n // 4 for n in range(10)]
+    assert _versions(study) == [n // 4 for n in range(10)]
     state = sampler.state(study)
     assert state.update_count == 2
     assert state.trial_numbers == tuple(range(8))
@@ -130,10 +136,12 @@ def test_stored_log_probs_are_those_of_the_rebuilt_policy_version() -> None:
     fresh = _small()  # rebuilds every version from storage alone
     for version in range(4):
         controller = _controller(fresh, study, version)
-        trials = [t for t in study.trials if t.system_attrs[VERSION_KEY] == version]
-        assert trials
-        actions = torch.tensor([t.system_attrs[ACTIONS_KEY] for t in trials])
-        stored = torch.tensor([t.system_attrs[LOG_PROBS_KEY] for t in trials])
+        rollouts = [
+            t.system_attrs[ROLLOUT_KEY] for t in study.trials if t.system_attrs[ROLLOUT_KEY]["version"] == version
+        ]
+        assert rollouts
+        actions = torch.tensor([r["actions"] for r in rollouts])
+        stored = torch.tensor([r["log_probs"] for r in rollouts])
         with torch.no_grad():
             evaluated, _ = controller.evaluate(actions)
         torch.testing.assert_close(evaluated, stored, rtol=0, atol=1e-5)
@@ -220,7 +228,7 @@ def test_only_unchanged_completed_proposals_are_rollouts() -> None:
     state = sampler.state(study)
     assert state.trial_numbers == (0, 1, 7, 8)
     assert state.update_count == 2
-    versions = [t.system_attrs.get(VERSION_KEY) for t in study.trials]
+    versions = _versions(study)
     # Trial 2 had every parameter fixed, so the controller never sampled for it.
     assert versions == [0, 0, None, 1, 1, 1, 1, 1, 1, 2]
     assert study.trials[6].value == math.inf
@@ -239,7 +247,7 @@ def test_other_parameters_fall_back_and_custom_schema() -> None:
     study = _run(sampler, 9, objective)
     assert sampler.state(study).update_count == 3
     for trial in study.trials:
-        actions = trial.system_attrs[ACTIONS_KEY]
+        actions = trial.system_attrs[ROLLOUT_KEY]["actions"]
         assert [trial.params["depth"], trial.params["act"]] == [
             (1, 2, 3)[actions[0]],
             ("relu", "gelu")[actions[1]],
