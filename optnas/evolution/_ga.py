@@ -236,12 +236,17 @@ def _offspring(
     parents = np.repeat(np.arange(pop.shape[0]), cfg.children_per_member)
     children = _vary(genome, pop, fit, parents, f_max, f_avg, rng, cfg)
     ok = _mask(feasible, children)
-    for _ in range(cfg.max_repair):
-        bad = np.flatnonzero(~ok)
-        if bad.size == 0:
-            break
-        children[bad] = _vary(genome, pop, fit, parents[bad], f_max, f_avg, rng, cfg)
-        ok[bad] = _mask(feasible, children[bad])
+    bad = np.flatnonzero(~ok)
+    if bad.size and cfg.max_repair:
+        # all max_repair resamples of every infeasible child in one vectorized batch; the first
+        # feasible one (in attempt order) replaces the child, as a sequential loop would
+        tries = _vary(genome, pop, fit, np.repeat(parents[bad], cfg.max_repair), f_max, f_avg, rng, cfg)
+        good = _mask(feasible, tries).reshape(bad.size, cfg.max_repair)
+        fixed = good.any(axis=1)
+        first = good.argmax(axis=1)
+        tries = tries.reshape(bad.size, cfg.max_repair, -1)
+        children[bad[fixed]] = tries[fixed, first[fixed]]
+        ok[bad[fixed]] = True
     return children[ok], int((~ok).sum())
 
 
