@@ -67,6 +67,10 @@ class GAConfig:
             ``JointSpace.sample``) or ``"uniform"`` (``JointSpace.sample_uniform``).
         init_pool: points drawn per round when looking for ``q`` feasible random candidates.
         init_rounds: rounds of ``init_pool`` draws before giving up on filling ``q``.
+        max_per_arch: if set, ``D*`` keeps at most this many members per architecture (same
+            architecture columns, any recipe). ``None`` (the paper's plain top-K) lets a
+            predictor's favourite architecture fill ``D*`` with ``K`` recipe variants; a small
+            value keeps the returned top-K diverse enough to be a useful final batch.
     """
 
     population: int = 100
@@ -86,6 +90,7 @@ class GAConfig:
     init: str = "sobol"
     init_pool: int = 4096
     init_rounds: int = 8
+    max_per_arch: int | None = None
 
     def __post_init__(self) -> None:
         _check_int("population", self.population, 1)
@@ -105,3 +110,5 @@ class GAConfig:
             raise ConfigError("init", self.init, f"expected one of {_INIT_METHODS}")
         _check_int("init_pool", self.init_pool, 1)
         _check_int("init_rounds", self.init_rounds, 1)
+        if self.max_per_arch is not None:
+            _check_int("max_per_arch", self.max_per_arch, 1)

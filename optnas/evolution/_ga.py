@@ -91,8 +91,20 @@ def _new_rows(existing: FloatArray, candidates: FloatArray) -> IntArray:
     return np.asarray(first[first >= existing.shape[0]] - existing.shape[0], dtype=np.int64)
 
 
-def _top(cols: FloatArray, scores: FloatArray, k: int) -> tuple[FloatArray, FloatArray]:
-    order = np.argsort(-scores, kind="stable")[:k]
+def _top(
+    cols: FloatArray, scores: FloatArray, k: int, arch_cols: IntArray, max_per_arch: int | None
+) -> tuple[FloatArray, FloatArray]:
+    """The ``k`` best rows (stable order), at most ``max_per_arch`` per architecture if set."""
+    order = np.argsort(-scores, kind="stable")
+    if max_per_arch is not None:
+        _, group = np.unique(cols[order][:, arch_cols], axis=0, return_inverse=True)
+        group = group.reshape(-1)
+        by_group = np.argsort(group, kind="stable")  # rows grouped, best first within a group
+        starts = np.searchsorted(group[by_group], group[by_group])
+        rank = np.empty_like(by_group)
+        rank[by_group] = np.arange(len(by_group)) - starts
+        order = order[rank < max_per_arch]
+    order = order[:k]
     return cols[order], scores[order]
 
 
@@ -151,9 +163,11 @@ def adaptive_ga(
     crossover and mutation under the same rates) up to ``max_repair`` times, then dropped.
     Children already in ``D*`` or repeated are removed before scoring, ``score`` is called
     once per generation on all new children, and the top ``K`` of ``D*`` plus children are
-    kept (ties keep the earlier row). The run stops when the best score improved by less than
-    ``epsilon`` for ``patience`` consecutive generations (``patience = 1`` is the paper's
-    literal rule), when no new feasible child was produced, or after ``max_generations``.
+    kept (ties keep the earlier row; with ``max_per_arch`` set, at most that many per
+    architecture, so the top-K is not one architecture with K recipe variants). The run stops
+    when the best score improved by less than ``epsilon`` for ``patience`` consecutive
+    generations (``patience = 1`` is the paper's literal rule), when no new feasible child was
+    produced, or after ``max_generations``.
 
     Args:
         space: the joint space; candidates are column arrays of ``space.dims``.
@@ -170,7 +184,8 @@ def adaptive_ga(
         A :class:`GAResult` whose rows are all feasible, sorted by predicted score.
 
     Raises:
-        ConfigError: ``seeds`` has the wrong shape or non-finite values.
+        ConfigError: ``seeds`` has the wrong shape or non-finite values, or ``max_per_arch``
+            is set for a space that searches no architecture dimension.
         OptnasError: no feasible initial candidate was found, or ``score``/``feasible``
             returned arrays of the wrong shape or non-finite scores.
     """
@@ -184,6 +199,9 @@ def adaptive_ga(
     if not np.all(np.isfinite(seed_cols)):
         raise ConfigError("seeds", "non-finite", "column values must be finite")
 
+    arch_cols = np.array([j for j, dim in enumerate(space.dims) if dim.part == "arch"], dtype=np.int64)
+    if cfg.max_per_arch is not None and arch_cols.size == 0:
+        raise ConfigError("max_per_arch", cfg.max_per_arch, "the space searches no architecture dimension")
     genome = Genome(space, local_step=cfg.local_step, local_sigma=cfg.local_sigma)
     pop = _initial(space, feasible, seed_cols, rng, cfg)
     if pop.shape[0] == 0:
@@ -193,7 +211,7 @@ def adaptive_ga(
         )
     fit = _score(score, pop)
     n_scored = pop.shape[0]
-    pop, fit = _top(pop, fit, cfg.population)
+    pop, fit = _top(pop, fit, cfg.population, arch_cols, cfg.max_per_arch)
     history = [float(fit[0])]
     n_dropped = 0
     stall = 0
@@ -208,7 +226,13 @@ def adaptive_ga(
             break
         child_fit = _score(score, children)
         n_scored += children.shape[0]
-        pop, fit = _top(np.concatenate([pop, children]), np.concatenate([fit, child_fit]), cfg.population)
+        pop, fit = _top(
+            np.concatenate([pop, children]),
+            np.concatenate([fit, child_fit]),
+            cfg.population,
+            arch_cols,
+            cfg.max_per_arch,
+        )
         history.append(float(fit[0]))
         stall = stall + 1 if history[-1] - history[-2] < cfg.epsilon else 0
         if stall >= cfg.patience:

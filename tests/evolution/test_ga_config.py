@@ -41,6 +41,7 @@ def test_defaults() -> None:
         ("init", "latin"),
         ("init_pool", 0),
         ("init_rounds", 0),
+        ("max_per_arch", 0),
     ],
 )
 def test_bad_field_is_named(field: str, value: Any) -> None:

@@ -222,3 +222,54 @@ def test_finds_the_optimum_much_better_than_random_search(
     ga_best = -float(res.scores[0])
     assert ga_best < 0.01 * random_best
     assert ga_best < 0.02  # squared distance in the [0, 1] encoding: essentially at the target
+
+
+def test_top_keeps_at_most_max_per_arch_per_architecture() -> None:
+    from optnas.evolution._ga import _top
+
+    # columns: (arch a, arch b, recipe r); architectures (0,0), (0,1), (1,1)
+    cols = np.array([[0, 0, 0.1], [0, 0, 0.2], [0, 1, 0.3], [0, 0, 0.4], [1, 1, 0.5], [0, 1, 0.6]], dtype=float)
+    scores = np.array([5.0, 4.0, 3.0, 6.0, 1.0, 2.0])
+    arch = np.array([0, 1], dtype=np.int64)
+    top, s = _top(cols, scores, 4, arch, None)
+    np.testing.assert_array_equal(s, [6.0, 5.0, 4.0, 3.0])
+    top, s = _top(cols, scores, 4, arch, 1)
+    np.testing.assert_array_equal(s, [6.0, 3.0, 1.0])  # best of each architecture
+    np.testing.assert_array_equal(top[:, 2], [0.4, 0.3, 0.5])
+    top, s = _top(cols, scores, 4, arch, 2)
+    np.testing.assert_array_equal(s, [6.0, 5.0, 3.0, 2.0])
+
+
+def test_max_per_arch_keeps_the_top_k_diverse(digits: Any) -> None:
+    arch = [j for j, d in enumerate(digits.space.dims) if d.part == "arch"]
+    plain = _run(digits, seed=2, max_generations=30)
+    diverse = _run(digits, seed=2, max_generations=30, max_per_arch=2)
+    n_plain = len(np.unique(plain.cols[:, arch], axis=0))
+    _, counts = np.unique(diverse.cols[:, arch], axis=0, return_counts=True)
+    assert counts.max() <= 2 and len(counts) >= len(diverse.cols) / 2
+    assert len(counts) > n_plain
+    assert digits.feasible(diverse.cols).all()
+    assert np.all(np.diff(diverse.scores) <= 0)
+
+
+def test_recipe_only_space(digits: Any) -> None:
+    # AutoTrain (FBNetV3 Sec. 5.2): the architecture is fixed and only the recipe is searched
+    space = digits.space
+    arch, _ = space.decode_params(space.to_params(digits.target))
+    recipe_space = space.recipe_only(arch)
+    assert all(d.part == "recipe" for d in recipe_space.dims)
+    target = recipe_space.sample(1, 4)[0]
+    enc = recipe_space.encode(target[None, :])[0]
+
+    def score(cols: FloatArray) -> FloatArray:
+        return np.asarray(-np.sum((recipe_space.encode(cols) - enc) ** 2, axis=1))
+
+    def feasible(cols: FloatArray) -> npt.NDArray[np.bool_]:
+        return np.ones(len(cols), dtype=bool)
+
+    res = adaptive_ga(recipe_space, score, feasible, rng=np.random.default_rng(0), config=GAConfig(population=30))
+    assert res.cols.shape[1] == len(recipe_space.dims)
+    assert -res.scores[0] < 0.01
+    with pytest.raises(ConfigError) as info:
+        adaptive_ga(recipe_space, score, feasible, rng=np.random.default_rng(0), config=GAConfig(max_per_arch=1))
+    assert info.value.field == "max_per_arch"
