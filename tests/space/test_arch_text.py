@@ -123,10 +123,7 @@ def test_non_canonical_field_order_parses_to_the_same_arch() -> None:
 
 
 def test_parsed_fields() -> None:
-    arch = Arch.parse(
-        "res64 stem_k3_s2_c16_hs ir_k5_e2.5_c24_s2_n3_seeff_sw ir_k3_x40_c40_se_re "
-        "head_c96_fc128_r6"
-    )
+    arch = Arch.parse("res64 stem_k3_s2_c16_hs ir_k5_e2.5_c24_s2_n3_seeff_sw ir_k3_x40_c40_se_re head_c96_fc128_r6")
     assert arch.resolution == 64
     first, second = arch.stages
     assert first == Stage(Block(5, 24, 2, expansion=2.5, se="seeff", act="sw"), 3)

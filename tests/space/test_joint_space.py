@@ -76,9 +76,7 @@ def _point(space: JointSpace, arch: Arch, recipe: Recipe) -> dict[str, Any]:
     return out
 
 
-def _check_consistent(
-    space: JointSpace, params: dict[str, Any], arch: Arch, recipe: Recipe
-) -> None:
+def _check_consistent(space: JointSpace, params: dict[str, Any], arch: Arch, recipe: Recipe) -> None:
     point = _point(space, arch, recipe)
     expected = {**space.fixed_values(), **params}
     assert set(point) == set(expected) or space.fixed_arch is not None
@@ -373,9 +371,7 @@ def test_encoding_of_the_corners() -> None:
 def test_decode_snaps_noisy_encodings_to_legal_values() -> None:
     space = preset("digits")
     cols = space.sample(256, 4)
-    noisy = space.encode(cols) + np.random.default_rng(0).normal(
-        0, 0.01, (256, space.encoding_width)
-    )
+    noisy = space.encode(cols) + np.random.default_rng(0).normal(0, 0.01, (256, space.encoding_width))
     back = space.decode(noisy)
     params = [space.to_params(row) for row in back]  # would raise on an off-grid value
     np.testing.assert_array_equal(space.to_columns(params), back)
@@ -421,9 +417,7 @@ def test_fix_removes_dims_and_decodes_to_fixed_values() -> None:
         ({"dropout": 0.9}, "dropout", 0.9),
     ],
 )
-def test_fix_rejects_unknown_dims_and_illegal_values(
-    values: dict[str, Any], field: str, value: object
-) -> None:
+def test_fix_rejects_unknown_dims_and_illegal_values(values: dict[str, Any], field: str, value: object) -> None:
     with pytest.raises(ConfigError) as info:
         preset("digits").fix(**values)
     assert info.value.field == field
@@ -464,10 +458,7 @@ def test_dict_round_trip(key: str) -> None:
 
 
 def test_fingerprint_is_stable_across_processes() -> None:
-    code = (
-        "from optnas.space import preset, PRESETS\n"
-        "print(' '.join(preset(n).fingerprint() for n in sorted(PRESETS)))"
-    )
+    code = "from optnas.space import preset, PRESETS\nprint(' '.join(preset(n).fingerprint() for n in sorted(PRESETS)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == [preset(n).fingerprint() for n in PRESET_NAMES]
     assert preset("cifar").fingerprint() == preset("cifar").fingerprint()
@@ -552,9 +543,7 @@ def test_override_replaces_ranges_by_parameter_name() -> None:
         ({"resolution": FloatRange(8.0, 16.0)}, "resolution", FloatRange(8.0, 16.0)),
     ],
 )
-def test_override_rejects_unknown_names_and_wrong_kinds(
-    ranges: dict[str, Any], field: str, value: object
-) -> None:
+def test_override_rejects_unknown_names_and_wrong_kinds(ranges: dict[str, Any], field: str, value: object) -> None:
     with pytest.raises(ConfigError) as info:
         preset("digits").override(ranges)
     assert (info.value.field, info.value.value) == (field, value)
