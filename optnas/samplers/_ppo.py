@@ -21,7 +21,7 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -154,6 +154,9 @@ class PPOSampler(BaseSampler):
         ConfigError: If any argument is invalid.
     """
 
+    #: The trial system attribute each proposal's rollout is stored under.
+    ROLLOUT_KEY: ClassVar[str] = ROLLOUT_KEY
+
     def __init__(
         self,
         *,
@@ -234,7 +237,7 @@ class PPOSampler(BaseSampler):
         Args:
             study: The study whose completed rollouts define the controller.
             version: Number of PPO updates to replay (default: every full batch), for example
-                the ``ppo:version`` a trial was sampled under.
+                the ``version`` stored in a trial's :data:`ROLLOUT_KEY` attribute.
 
         Raises:
             ConfigError: If ``version`` exceeds the number of full batches stored.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -283,3 +284,29 @@ def test_learns_a_known_optimum_better_than_random_search() -> None:
     assert sum(last) / 100 > random_mean + 0.25  # clearly learned (observed: about 0.65)
     greedy = sampler.state(study).greedy_params
     assert sum(greedy[n] == TARGET[n] for n in SCHEMA.names) >= 15
+
+
+def test_pickle_round_trip_keeps_the_proposals() -> None:
+    sampler = _small(seed=4)
+    study = _run(sampler, 6)
+    clone = pickle.loads(pickle.dumps(sampler))
+    assert clone.ROLLOUT_KEY == PPOSampler.ROLLOUT_KEY == ROLLOUT_KEY
+    a = sampler.sample_relative(study, study.ask()._cached_frozen_trial, SCHEMA.distributions())
+    b = clone.sample_relative(study, study.ask()._cached_frozen_trial, SCHEMA.distributions())
+    # Different trial numbers (6, 7) draw from different streams of the same controller.
+    assert a != b
+    assert sampler.state(study).parameters.keys() == clone.state(study).parameters.keys()
+    for name, value in sampler.state(study).parameters.items():
+        assert torch.equal(value, clone.state(study).parameters[name])
+
+
+def test_suggest_policy_trials_are_rollouts() -> None:
+    augment = pytest.importorskip("optnas.augment", reason="optnas.augment not available")
+    if not hasattr(augment, "suggest_policy"):
+        pytest.skip("optnas.augment.suggest_policy not written yet")
+    sampler = _small(batch_size=3)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(lambda t: float(len(augment.suggest_policy(t).subpolicies)), n_trials=6)
+    assert sampler.state(study).trial_numbers == tuple(range(6))
+    for trial in study.trials:
+        assert SCHEMA.values(trial.system_attrs[ROLLOUT_KEY]["actions"]) == trial.params
