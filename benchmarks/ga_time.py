@@ -20,7 +20,7 @@ The peer measured in the same run is random search with the same number of score
 Usage::
 
     python benchmarks/ga_time.py [--seeds 0 1 2] [--max-macs 700e6] [--num-classes 1000]
-                                 [--train-points 64] [--out benchmarks/results]
+                                 [--train-points 64] [--max-per-arch K] [--out benchmarks/results]
 """
 
 from __future__ import annotations
@@ -135,12 +135,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--num-classes", type=int, default=1000)
     parser.add_argument("--train-points", type=int, default=64)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--max-per-arch", type=int, default=None, help="GAConfig.max_per_arch (default: unset)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args(argv)
 
     space = preset(args.preset)
     feasible = _feasible_fn(space, args.max_macs, args.num_classes)
-    config = GAConfig()
+    config = GAConfig(max_per_arch=args.max_per_arch)
     arch_cols = [j for j, d in enumerate(space.dims) if d.part == "arch"]
     rows: list[dict[str, Any]] = []
     score_desc = ""
@@ -208,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Space: `{args.preset}` ({len(space.dims)} searched dimensions, architecture + recipe); "
         f"constraint {meta['constraint']}  ",
         f"Score: {score_desc}  ",
-        f"GA: default `GAConfig()` (K={config.population}, p={config.n_best}, q={config.n_random}, "
+        f"GA: `GAConfig(max_per_arch={config.max_per_arch})`, other fields default "
+        f"(K={config.population}, p={config.n_best}, q={config.n_random}, "
         f"{config.children_per_member} children/member, epsilon={config.epsilon:g}, patience={config.patience}, "
         f"max {config.max_generations} generations)",
         "",
@@ -230,8 +232,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         'GA time excludes fitting the predictor (its own column). "score s" and "feasible s" are the',
         "parts of the GA time spent in the predictor and in the exact cost model + constraint.",
+        "Runs are deterministic per seed (same generations, scored counts and scores on a rerun).",
         "",
     ]
+    load = meta["load_average_1m"]
+    if load is not None and affinity and load > affinity:
+        lines += [
+            f"The machine was shared while this ran (1-min load {load} on {affinity} cores), so these",
+            "wall times are upper bounds; an idle machine is faster.",
+            "",
+        ]
+    if config.max_per_arch is None and any(r["distinct_archs_top_k"] == 1 for r in rows):
+        lines += [
+            "With the paper's plain top-K the predictor's favourite architecture fills D* with K",
+            "recipe variants (distinct archs = 1); `--max-per-arch 2` keeps the top-K diverse.",
+            "",
+        ]
     (args.out / "ga_time.md").write_text("\n".join(lines))
     return 0
 
