@@ -429,7 +429,9 @@ class JointNASSampler(BaseSampler):
     ) -> FloatArray:
         from optnas.evolution import GAConfig, adaptive_ga
 
-        config = self.ga_config or GAConfig(population=max(2 * size, 16))
+        config = self.ga_config or GAConfig(
+            population=max(2 * size, 16), max_per_arch=None if self.space.fixed_arch is not None else 1
+        )
         feasible = self._feasible_fn()
         seeds = cols[np.argsort(-y, kind="stable")]
         seeds = seeds[feasible(seeds)] if len(seeds) else seeds

@@ -1,0 +1,211 @@
+"""Predictor reuse for new constraints (FBNetV3, Dai et al., 2021, Sec. 3.3 and Sec. 5.1).
+
+Earlier NAS methods are "one-time use": a new resource budget means a new search. FBNetV3's
+predictor is not tied to a budget, so a study's fitted predictor plus the adaptive genetic
+algorithm answer a new constraint without training anything. The predictor is stored with the
+study as an Optuna artifact; :func:`evolve` loads it (or, if the study has none, refits it
+deterministically from the stored trials) and runs the GA under the new constraints.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+
+from optnas._errors import ConfigError, OptnasError
+from optnas.constraints import Constraint, check_satisfiable, feasible_mask
+from optnas.cost import count_columns
+from optnas.evolution._config import GAConfig
+from optnas.evolution._ga import adaptive_ga
+from optnas.space import Arch, JointSpace, Recipe
+
+if TYPE_CHECKING:
+    from optnas.predictor import Predictor
+
+__all__ = ["PREDICTOR_ATTR", "Candidate", "evolve", "load_predictor", "save_predictor"]
+
+PREDICTOR_ATTR = "optnas:predictor"
+SPACE_ATTR = "optnas:space"
+ARTIFACT_DIR_ATTR = "optnas:artifacts"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One result of :func:`evolve`."""
+
+    arch: Arch
+    recipe: Recipe
+    predicted_accuracy: float
+    macs: int
+    params: int
+    trial_params: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "arch": str(self.arch),
+            "recipe": self.recipe.to_dict(),
+            "predicted_accuracy": self.predicted_accuracy,
+            "macs": self.macs,
+            "params": self.params,
+            "params_dict": self.trial_params,
+        }
+
+
+def save_predictor(
+    study: optuna.Study, predictor: Predictor, artifact_store: Any, *, constraints: Sequence[Constraint] = ()
+) -> str:
+    """Upload ``predictor`` as an artifact of ``study``; record its id and metadata.
+
+    The study user attribute ``optnas:predictor`` holds the artifact id and what is needed to
+    rebuild the predictor (space fingerprint, encoder layout, seed, number of training trials),
+    so it shows in optuna-dashboard.
+    """
+    from optuna.artifacts import upload_artifact
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "predictor.pt")
+        Path(path).write_bytes(predictor.to_bytes())
+        artifact_id = upload_artifact(
+            artifact_store=artifact_store, file_path=path, study_or_trial=study, mimetype="application/octet-stream"
+        )
+    meta = predictor.metadata()
+    study.set_user_attr(
+        PREDICTOR_ATTR,
+        {
+            "artifact_id": artifact_id,
+            "space_fingerprint": meta["space_fingerprint"],
+            "num_classes": meta["num_classes"],
+            "seed": meta["seed"],
+            "n_train": meta["n_train"],
+            "encoder": {k: meta["config"][k] for k in ("hidden", "embedding", "head_hidden")},
+            "constraints": [c.to_dict() for c in constraints],
+        },
+    )
+    return artifact_id
+
+
+def _artifact_store(study: optuna.Study, artifact_dir: str | os.PathLike[str] | None) -> Any:
+    from optuna.artifacts import FileSystemArtifactStore
+
+    directory = artifact_dir if artifact_dir is not None else study.user_attrs.get(ARTIFACT_DIR_ATTR)
+    if directory is None:
+        return None
+    if not Path(directory).is_dir():
+        raise ConfigError("artifact directory", str(directory), "does not exist")
+    return FileSystemArtifactStore(str(directory))
+
+
+def load_predictor(
+    study: optuna.Study, *, artifact_dir: str | os.PathLike[str] | None = None, num_classes: int | None = None
+) -> Predictor:
+    """The study's predictor: the stored artifact, else a deterministic refit on its trials.
+
+    Args:
+        study: a JointNAS or AutoTrain study made by optnas.
+        artifact_dir: where its artifacts live (default: the directory recorded in the study).
+        num_classes: classifier width, needed only when the study has no stored predictor and
+            no recorded dataset width.
+    """
+    from optuna.artifacts import download_artifact
+
+    from optnas.predictor import Predictor
+
+    meta = study.user_attrs.get(PREDICTOR_ATTR)
+    store = _artifact_store(study, artifact_dir) if meta else None
+    if meta and store is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "predictor.pt")
+            try:
+                download_artifact(artifact_store=store, file_path=path, artifact_id=meta["artifact_id"])
+            except Exception as exc:  # the store's own error types vary
+                raise OptnasError(f"cannot read the study's predictor artifact {meta['artifact_id']}: {exc}") from None
+            return Predictor.from_bytes(Path(path).read_bytes())
+    space_dict = study.user_attrs.get(SPACE_ATTR)
+    if space_dict is None:
+        raise ConfigError("study", study.study_name, "is not an optnas JointNAS/AutoTrain study (no stored space)")
+    space = JointSpace.from_dict(space_dict)
+    classes = num_classes or (meta or {}).get("num_classes") or _dataset_classes(study)
+    from optnas.samplers._storage import study_attrs
+
+    seed = int(study_attrs(study).get("jointnas:seed", (meta or {}).get("seed", 0)))
+    cols, y = _evaluated(study, space)
+    if len(y) < 2:
+        raise ConfigError("study", study.study_name, f"has {len(y)} completed trials; the predictor needs at least 2")
+    return Predictor(space, num_classes=classes, seed=seed).fit(cols, y)
+
+
+def _dataset_classes(study: optuna.Study) -> int:
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        params = t.user_attrs.get("params")
+        arch = t.user_attrs.get("arch")
+        if params is not None and arch is not None:
+            from optnas.cost import count
+
+            a = Arch.parse(arch)
+            for k in range(1, 100_001):  # the classifier width is the only unknown
+                if count(a, k).params == params:
+                    return k
+    raise ConfigError("num_classes", None, "unknown for this study; pass num_classes")
+
+
+def _evaluated(study: optuna.Study, space: JointSpace) -> tuple[np.ndarray, np.ndarray]:
+    names = set(space.names)
+    rows, ys = [], []
+    for t in sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda x: x.number):
+        if t.value is None or not names <= t.params.keys() or not t.user_attrs.get("trained", True):
+            continue
+        rows.append(space.to_columns([t.params])[0])
+        ys.append(float(t.value))
+    return (np.array(rows) if rows else np.zeros((0, len(space.dims)))), np.array(ys)
+
+
+def evolve(
+    study: optuna.Study,
+    constraints: Sequence[Constraint] = (),
+    top_k: int = 5,
+    *,
+    seed: int = 0,
+    ga_config: GAConfig | None = None,
+    artifact_dir: str | os.PathLike[str] | None = None,
+    num_classes: int | None = None,
+) -> list[Candidate]:
+    """Top-K candidates for new constraints from the study's predictor, without training.
+
+    Runs :func:`optnas.evolution.adaptive_ga` seeded with the study's best evaluated candidates
+    that meet the new constraints, scored by the stored predictor.
+
+    Returns:
+        Up to ``top_k`` candidates, best predicted first, each feasible under ``constraints``.
+    """
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ConfigError("top_k", top_k, "must be a positive integer")
+    predictor = load_predictor(study, artifact_dir=artifact_dir, num_classes=num_classes)
+    space = predictor.space
+    check_satisfiable(space, constraints, predictor.num_classes)
+
+    def feasible(c: np.ndarray) -> np.ndarray:
+        return feasible_mask(constraints, count_columns(space, c, predictor.num_classes))
+
+    cols, y = _evaluated(study, space)
+    seeds = cols[np.argsort(-y, kind="stable")] if len(y) else cols
+    if len(seeds):
+        seeds = seeds[feasible(seeds)]
+    config = ga_config or GAConfig(population=max(4 * top_k, 32), max_per_arch=None if space.fixed_arch else 1)
+    result = adaptive_ga(space, predictor.predict, feasible, seeds, rng=np.random.default_rng(seed), config=config)
+    chosen = np.asarray(result.cols)[:top_k]
+    cost = count_columns(space, chosen, predictor.num_classes)
+    out = []
+    for i, row in enumerate(chosen):
+        params = space.to_params(row)
+        arch, recipe = space.decode_params(params)
+        out.append(Candidate(arch, recipe, float(result.scores[i]), int(cost.macs[i]), int(cost.params[i]), params))
+    return out

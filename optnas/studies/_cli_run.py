@@ -1,0 +1,39 @@
+"""``optnas run STUDY.toml [--storage URL] [--study-name NAME] [--n-trials N] [--timeout S]``."""
+
+from __future__ import annotations
+
+import argparse
+
+from optnas.studies._runner import run_study
+from optnas.studies._schema import load_study_file
+
+__all__ = ["configure", "run"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Declare the arguments."""
+    parser.add_argument("study_file", metavar="STUDY.toml", help="study file (see studies/ and the README)")
+    parser.add_argument("--storage", default=None, help="storage URL (default: the file's, else sqlite:///optnas.db)")
+    parser.add_argument("--study-name", default=None, help="study name (default: the file's)")
+    parser.add_argument("--n-trials", type=int, default=None, help="finished trials to reach (default: the plan)")
+    parser.add_argument("--timeout", type=float, default=None, help="stop this worker after S seconds")
+    parser.add_argument(
+        "--heartbeat-interval",
+        type=int,
+        default=None,
+        help="seconds between heartbeats; a worker silent for 3 intervals is failed and its trial retried (default 30)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Create or resume the study and run it."""
+    config = load_study_file(args.study_file)
+    run_study(
+        config,
+        storage_url=args.storage,
+        study_name=args.study_name,
+        n_trials=args.n_trials,
+        timeout=args.timeout,
+        heartbeat_interval=args.heartbeat_interval,
+    )
+    return 0

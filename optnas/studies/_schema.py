@@ -1,0 +1,265 @@
+"""Study files: a TOML schema, validated completely before anything touches storage.
+
+A study file declares one study::
+
+    [study]
+    kind = "jointnas"          # jointnas | autotrain | autoaugment | randaugment
+    name = "jointnas-digits"   # --study-name overrides
+    storage = "sqlite:///optnas.db"   # optional; --storage overrides; default: optnas.db here
+    seed = 0
+    n_trials = 40              # optional; default: the sampler's full plan
+    artifacts = "optnas_artifacts"   # optional artifact directory (default: next to the storage)
+
+    [dataset]
+    name = "digits"            # digits | imagefolder | cifar10 | cifar100 | svhn
+    root = "../shared/data/cifar10"   # for imagefolder / torchvision datasets
+    subset = 4000              # optional training subset (per-class balanced)
+    val_size = 1000            # optional validation size (else a fraction)
+    download = false
+
+    [space]
+    preset = "digits"          # fbnetv3 | cifar | digits
+    arch = "mobilenet_v2"      # autotrain (and augmentation child): fixed architecture
+    [space.overrides]          # ranges by parameter name
+    g1_c = [16, 32, 8]         # [min, max] or [min, max, step] for integers
+    lr = {low = 0.001, high = 0.1, log = true}
+    optimizer = ["sgd", "adamw"]     # a list of strings/bools: categorical choices
+    [space.fixed]              # fix dimensions to a value
+    resolution = 16
+
+    [constraints]
+    max_macs = 2e6             # max_<metric>, metric in macs | params
+    max_params = 5e4
+
+    [sampler]                  # JointNASSampler / PPOSampler / grid settings of the kind
+    batch_size = 8
+    n_batches = 4
+
+    [train]
+    epochs = 6                 # override the recipe's epoch budget
+    num_threads = 2
+    device = "cpu"
+
+Unknown sections or keys are errors that name them; so are values of the wrong type.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from optnas._errors import ConfigError
+from optnas.constraints import Constraint, from_dict
+from optnas.space import REFERENCES as ARCH_REFERENCES
+from optnas.space import Arch, Choice, FloatRange, IntRange, JointSpace, preset, reference
+
+__all__ = ["KINDS", "StudyConfig", "load_study_file", "parse_study"]
+
+KINDS: tuple[str, ...] = ("jointnas", "autotrain", "autoaugment", "randaugment")
+DATASETS: tuple[str, ...] = ("digits", "imagefolder", "cifar10", "cifar100", "svhn")
+
+_SECTIONS: dict[str, set[str]] = {
+    "study": {"kind", "name", "storage", "seed", "n_trials", "artifacts", "description"},
+    "dataset": {"name", "root", "subset", "val_size", "val_fraction", "download", "balanced"},
+    "space": {"preset", "arch", "overrides", "fixed"},
+    "constraints": set(),  # validated by optnas.constraints.from_dict
+    "sampler": set(),  # validated by the sampler's own constructor
+    "train": {"epochs", "num_threads", "device", "augment", "prune"},
+    "augment": set(),  # validated by the augmentation study kinds
+}
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A validated study file."""
+
+    kind: str
+    name: str
+    seed: int
+    dataset: Mapping[str, Any]
+    space: JointSpace
+    constraints: tuple[Constraint, ...]
+    sampler: Mapping[str, Any]
+    train: Mapping[str, Any]
+    augment: Mapping[str, Any] = field(default_factory=dict)
+    storage: str | None = None
+    n_trials: int | None = None
+    artifacts: str | None = None
+    source: str = "<dict>"
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready description stored with the study (study user attributes)."""
+        return {
+            "kind": self.kind,
+            "seed": self.seed,
+            "dataset": dict(self.dataset),
+            "constraints": [c.to_dict() for c in self.constraints],
+            "sampler": dict(self.sampler),
+            "train": dict(self.train),
+            "augment": dict(self.augment),
+        }
+
+
+def _get(section: Mapping[str, Any], key: str, types: type | tuple[type, ...], where: str, default: Any = None) -> Any:
+    if key not in section:
+        return default
+    value = section[key]
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise ConfigError(f"{where}.{key}", value, "has the wrong type")
+    if not isinstance(value, types):
+        names = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+        raise ConfigError(f"{where}.{key}", value, f"expected {names}")
+    return value
+
+
+def _positive(value: Any, where: str) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ConfigError(where, value, "must be a positive integer")
+
+
+def _range_of(name: str, value: Any) -> IntRange | FloatRange | Choice:
+    """A range override: [min, max(, step)], {low, high, step/log}, or a list of choices."""
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"low", "high", "step", "log"}
+        if unknown:
+            raise ConfigError(f"space.overrides.{name}", sorted(unknown), "unknown range keys (low, high, step, log)")
+        if "low" not in value or "high" not in value:
+            raise ConfigError(f"space.overrides.{name}", dict(value), "needs low and high")
+        lo, hi = value["low"], value["high"]
+        if isinstance(lo, int) and isinstance(hi, int) and not value.get("log"):
+            return IntRange(lo, hi, int(value.get("step", 1)))
+        return FloatRange(float(lo), float(hi), bool(value.get("log", False)))
+    if isinstance(value, list) and value:
+        if all(isinstance(v, str | bool) for v in value):
+            return Choice(tuple(value))
+        if len(value) in (2, 3) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+            if all(isinstance(v, int) for v in value):
+                return IntRange(*value)
+            if len(value) == 3:
+                raise ConfigError(f"space.overrides.{name}", value, "a step needs integer bounds")
+            return FloatRange(float(value[0]), float(value[1]))
+    raise ConfigError(
+        f"space.overrides.{name}", value, "expected [min, max], [min, max, step], {low, high, log} or a list of choices"
+    )
+
+
+def _space(section: Mapping[str, Any], kind: str) -> JointSpace:
+    name = _get(section, "preset", str, "space", "digits")
+    space = preset(name)
+    overrides = _get(section, "overrides", dict, "space", {})
+    # Range overrides first, so that a dimension's new range is what the fixed values are checked against.
+    for key, value in overrides.items():
+        try:
+            space = space.override({key: _range_of(key, value)})
+        except ConfigError as exc:
+            if exc.field.startswith("space."):
+                raise
+            raise ConfigError(f"space.overrides.{key}", value, exc.reason) from exc
+    arch_text = _get(section, "arch", str, "space")
+    if kind == "autotrain" and arch_text is None:
+        raise ConfigError("space.arch", None, "an autotrain study needs a fixed architecture (space.arch)")
+    if arch_text is not None:
+        arch = reference(arch_text) if arch_text in ARCH_REFERENCES else Arch.parse(arch_text)
+        if kind in ("autotrain", "autoaugment", "randaugment"):
+            space = space.recipe_only(arch)
+        else:
+            raise ConfigError("space.arch", arch_text, f"a {kind} study searches the architecture; remove space.arch")
+    fixed = _get(section, "fixed", dict, "space", {})
+    if fixed:
+        space = space.fix(**fixed)
+    return space
+
+
+def parse_study(data: Mapping[str, Any], *, source: str = "<dict>") -> StudyConfig:
+    """Validate a parsed study file (see the module docstring for the schema)."""
+    for key, value in data.items():
+        if key not in _SECTIONS:
+            raise ConfigError("section", key, f"unknown section; expected one of {sorted(_SECTIONS)}")
+        if not isinstance(value, Mapping):
+            raise ConfigError(key, value, "must be a table")
+        allowed = _SECTIONS[key]
+        if allowed:
+            for sub in value:
+                if sub not in allowed:
+                    raise ConfigError(f"{key}.{sub}", value[sub], f"unknown key; expected one of {sorted(allowed)}")
+    study = data.get("study", {})
+    kind = _get(study, "kind", str, "study")
+    if kind is None:
+        raise ConfigError("study.kind", None, f"missing; expected one of {KINDS}")
+    if kind not in KINDS:
+        raise ConfigError("study.kind", kind, f"unknown study kind; expected one of {KINDS}")
+    name = _get(study, "name", str, "study", f"optnas-{kind}")
+    seed = _get(study, "seed", int, "study", 0)
+    if seed < 0:
+        raise ConfigError("study.seed", seed, "must be >= 0")
+    n_trials = _get(study, "n_trials", int, "study")
+    _positive(n_trials, "study.n_trials")
+
+    dataset = dict(data.get("dataset", {"name": "digits"}))
+    dname = _get(dataset, "name", str, "dataset", "digits")
+    if dname not in DATASETS:
+        raise ConfigError("dataset.name", dname, f"unknown dataset; expected one of {DATASETS}")
+    dataset["name"] = dname
+    for key in ("subset", "val_size"):
+        _positive(dataset.get(key), f"dataset.{key}")
+    root = _get(dataset, "root", str, "dataset")
+    if dname == "imagefolder":
+        if root is None:
+            raise ConfigError("dataset.root", None, "an imagefolder dataset needs a root directory")
+        base = Path(source).parent if source not in ("<dict>", "<string>") else Path.cwd()
+        path = Path(root) if Path(root).is_absolute() else (base / root)
+        if not path.is_dir():
+            # Relative to the current directory as well, as a user typing a path expects.
+            if Path(root).is_dir():
+                path = Path(root)
+            else:
+                raise ConfigError("dataset.root", root, "directory does not exist")
+        dataset["root"] = str(path.resolve())
+
+    space = _space(data.get("space", {}), kind)
+    constraints = tuple(from_dict(data.get("constraints", {})))
+    sampler = dict(data.get("sampler", {}))
+    train = dict(data.get("train", {}))
+    _positive(train.get("epochs"), "train.epochs")
+    _positive(train.get("num_threads"), "train.num_threads")
+    for key, value in sampler.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"sampler.{key}", value, "must be finite")
+        if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0 and key in _POSITIVE_SAMPLER:
+            raise ConfigError(f"sampler.{key}", value, "must be > 0")
+    return StudyConfig(
+        kind=kind,
+        name=name,
+        seed=seed,
+        dataset=dataset,
+        space=space,
+        constraints=constraints,
+        sampler=sampler,
+        train=train,
+        augment=dict(data.get("augment", {})),
+        storage=_get(study, "storage", str, "study"),
+        n_trials=n_trials,
+        artifacts=_get(study, "artifacts", str, "study"),
+        source=source,
+    )
+
+
+_POSITIVE_SAMPLER = {"batch_size", "n_batches", "pool_size", "population", "hidden_size"}
+
+
+def load_study_file(path: str | Path) -> StudyConfig:
+    """Read and validate a study file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("study file", str(path), "does not exist")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("study file", str(path), f"is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("study file", str(path), "is not UTF-8 text") from None
+    return parse_study(data, source=str(p))
