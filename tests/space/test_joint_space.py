@@ -82,7 +82,15 @@ def _check_consistent(space: JointSpace, params: dict[str, Any], arch: Arch, rec
     assert set(point) == set(expected) or space.fixed_arch is not None
     for name, value in expected.items():
         assert point[name] == value, name
-        assert type(point[name]) is type(value) or isinstance(value, int | float), name
+    # decoded values have the dataclasses' types, whatever Optuna handed over
+    kinds = {"optimizer": str, "ema": bool, "epochs": int, "batch_size": int}
+    for f in RECIPE_FIELDS:
+        assert type(getattr(recipe, f)) is kinds.get(f, float), f
+    if space.fixed_arch is None:
+        assert type(arch.resolution) is int
+        for stage in arch.stages:
+            assert type(stage.block.kernel) is int and type(stage.repeats) is int
+            assert type(stage.block.out_channels) is int and type(stage.block.expansion) is float
 
 
 # --- names and distributions ----------------------------------------------------------------------
