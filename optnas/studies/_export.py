@@ -1,0 +1,339 @@
+"""Export the result of a study: ``optnas export --storage URL --study-name NAME --out DIR``.
+
+JointNAS / AutoTrain (FBNetV3, Dai et al., 2021, Sec. 3): the best feasible trained trial
+(:func:`optnas.studies.best_feasible`) gives
+
+- ``arch.txt``: the architecture in the block-string format of :meth:`optnas.space.Arch.parse`;
+- ``recipe.json``: the training recipe (:class:`optnas.space.Recipe` fields);
+- ``best.json``: arch, recipe, accuracy, exact cost, number of classes and constraints;
+- ``model.py``: a loadable PyTorch model definition, ``make_model()`` rebuilds the network with
+  ``optnas.models.build(Arch.parse(ARCH), Recipe(**RECIPE), num_classes=NUM_CLASSES)``.
+
+AutoAugment / RandAugment: the policy, written by the augmentation study kinds
+(``optnas.studies._policies.export_policy``).
+
+Every kind also gets ``SUMMARY.md`` (:func:`summary_markdown`): the study, its kind, the best
+trials, the constraints and the early-stopping epoch budget of Sec. 3.1.
+
+The storage is only read. A SQLite file that does not exist is an error (opening it would create
+an empty database), as are an unknown study name, a study without a finished feasible trial and
+stored attributes that do not parse.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from optnas._errors import ConfigError
+from optnas.studies._runner import CONFIG_ATTR, KIND_ATTR, best_feasible, open_storage
+
+__all__ = [
+    "ES_ATTR",
+    "export_study",
+    "infer_num_classes",
+    "load_existing_study",
+    "policies_module",
+    "redact_url",
+    "study_kind",
+    "summary_markdown",
+]
+
+#: Study user attribute holding the early-stopping epoch budget (set by ``JointNASSampler``).
+ES_ATTR = "early_stopping_epochs"
+_NAS_KINDS = ("jointnas", "autotrain")
+_AUG_KINDS = ("autoaugment", "randaugment")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for summaries and notes)."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL sqlalchemy understands: keep the scheme only
+        return url.split("://", 1)[0] + "://..." if "://" in url else url
+
+
+def load_existing_study(storage_url: str, study_name: str) -> optuna.Study:
+    """Open an existing study read-only-style: nothing is created in storage.
+
+    Raises:
+        ConfigError: the SQLite file does not exist, the storage cannot be opened, or it has no
+            study named ``study_name``.
+    """
+    if storage_url.startswith("sqlite:///"):
+        path = storage_url[len("sqlite:///") :]
+        if path and path != ":memory:" and not Path(path).is_file():
+            raise ConfigError("--storage", storage_url, "no such SQLite file")
+    storage = open_storage(storage_url)
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
+    if study_name not in names:
+        known = ", ".join(repr(n) for n in sorted(names)[:10]) or "none"
+        raise ConfigError("--study-name", study_name, f"no such study in {redact_url(storage_url)} (studies: {known})")
+    return optuna.load_study(study_name=study_name, storage=storage)
+
+
+def study_kind(study: optuna.Study) -> str:
+    """The optnas study kind recorded when the study was created."""
+    kind = study.user_attrs.get(KIND_ATTR)
+    if not isinstance(kind, str):
+        raise ConfigError("--study-name", study.study_name, f"is not an optnas study (no {KIND_ATTR!r} attribute)")
+    return kind
+
+
+def policies_module() -> Any:
+    """``optnas.studies._policies`` (augmentation study kinds), or a clear error when absent."""
+    try:
+        import optnas.studies._policies as policies
+    except ImportError as exc:
+        raise ConfigError(
+            "study kind", "autoaugment/randaugment", f"augmentation study support is not available: {exc}"
+        ) from None
+    return policies
+
+
+def infer_num_classes(arch: Any, params: int) -> int:
+    """Number of classes of a network with ``params`` parameters (exact, from the cost model).
+
+    The parameter count is affine in the classifier width, ``params(n) = params(1) + (n - 1) * d``,
+    so two exact counts (:func:`optnas.cost.count`) recover ``n``.
+
+    Raises:
+        ConfigError: ``params`` does not match the architecture for any positive class count.
+    """
+    from optnas.cost import count
+
+    p1 = count(arch, 1).params
+    d = count(arch, 2).params - p1
+    n, rem = divmod(params - p1, d)
+    if rem or n < 0:
+        raise ConfigError("params", params, f"does not match architecture {arch} for any number of classes")
+    return int(n) + 1
+
+
+def _best_nas(study: optuna.Study) -> tuple[FrozenTrial, Any, Any, int]:
+    from optnas.space import Arch, Recipe
+
+    best = best_feasible(study, k=1)
+    if not best:
+        raise ConfigError("--study-name", study.study_name, "has no completed feasible trial to export")
+    trial = best[0]
+    ua = trial.user_attrs
+    try:
+        arch = Arch.parse(str(ua["arch"]))
+        recipe = Recipe(**dict(ua["recipe"]))
+        params = int(ua["params"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"trial {trial.number} user attrs", "arch/recipe/params", f"missing or invalid: {exc}"
+        ) from None
+    return trial, arch, recipe, infer_num_classes(arch, params)
+
+
+_MODEL_TEMPLATE = '''"""Best architecture of the optnas study {name!r}.
+
+Trial {number}, validation accuracy {accuracy:.4f}.
+
+Generated by ``optnas export``. ``make_model()`` rebuilds the network (freshly initialized) with
+``optnas.models.build``; train it with ``optnas.train.train_and_evaluate`` and RECIPE.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ARCH = {arch!r}
+RECIPE: dict[str, Any] = {recipe}
+NUM_CLASSES = {num_classes}
+RESOLUTION = {resolution}
+MACS = {macs}
+PARAMS = {params}
+
+
+def make_model(seed: int = 0) -> Any:
+    """The network of ARCH with RECIPE's dropout and stochastic depth (``torch.nn.Module``)."""
+    from optnas.models import build
+    from optnas.space import Arch, Recipe
+
+    return build(Arch.parse(ARCH), Recipe(**RECIPE), num_classes=NUM_CLASSES, seed=seed)
+
+
+if __name__ == "__main__":
+    import torch
+
+    model = make_model().eval()
+    with torch.no_grad():
+        logits = model(torch.zeros(1, 3, RESOLUTION, RESOLUTION))
+    print(f"{{type(model).__name__}}: input 3x{{RESOLUTION}}x{{RESOLUTION}} -> logits {{tuple(logits.shape)}}")
+'''
+
+
+def _export_nas(study: optuna.Study, out: Path) -> list[Path]:
+    trial, arch, recipe, num_classes = _best_nas(study)
+    ua = trial.user_attrs
+    config = study.user_attrs.get(CONFIG_ATTR, {})
+    best = {
+        "study": study.study_name,
+        "kind": study_kind(study),
+        "trial": trial.number,
+        "accuracy": trial.value,
+        "arch": str(arch),
+        "recipe": recipe.to_dict(),
+        "num_classes": num_classes,
+        "resolution": arch.resolution,
+        "macs": int(ua["macs"]),
+        "params": int(ua["params"]),
+        "constraints": config.get("constraints", []) if isinstance(config, dict) else [],
+        "stage": ua.get("stage"),
+        "predicted_accuracy": ua.get("predicted_accuracy"),
+    }
+    files = {
+        "arch.txt": f"{arch}\n",
+        "recipe.json": json.dumps(recipe.to_dict(), indent=2) + "\n",
+        "best.json": json.dumps(best, indent=2) + "\n",
+        "model.py": _MODEL_TEMPLATE.format(
+            name=study.study_name,
+            number=trial.number,
+            accuracy=float(trial.value or 0.0),
+            arch=str(arch),
+            recipe="{\n" + "".join(f"    {k!r}: {v!r},\n" for k, v in recipe.to_dict().items()) + "}",
+            num_classes=num_classes,
+            resolution=arch.resolution,
+            macs=best["macs"],
+            params=best["params"],
+        ),
+    }
+    written = []
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def export_study(
+    study: optuna.Study, out_dir: str | Path, *, storage_url: str | None = None, top: int = 5
+) -> list[Path]:
+    """Write the study's best result and ``SUMMARY.md`` under ``out_dir``; return the files.
+
+    Everything is validated before the directory is created.
+
+    Raises:
+        ConfigError: not an optnas study, no feasible completed trial, or stored attributes
+            (arch, recipe, policy JSON) that do not parse.
+    """
+    kind = study_kind(study)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError("--out", str(out), "exists and is not a directory")
+    summary = summary_markdown(study, storage_url=storage_url, top=top)  # validates before writing
+    if kind in _NAS_KINDS:
+        written = _export_nas(study, out)
+    elif kind in _AUG_KINDS:
+        policies = policies_module()
+        if not any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
+            raise ConfigError("--study-name", study.study_name, "has no completed trial to export")
+        out.mkdir(parents=True, exist_ok=True)
+        written = [Path(p) for p in policies.export_policy(study, out)]
+    else:
+        raise ConfigError("--study-name", study.study_name, f"has unknown optnas kind {kind!r}")
+    listing = "\n".join(f"- `{p.name}`" for p in written)
+    path = out / "SUMMARY.md"
+    path.write_text(f"{summary}\n## Exported files\n\n{listing}\n", encoding="utf-8")
+    return [*written, path]
+
+
+# --- summary ------------------------------------------------------------------------------------------------------
+def _fmt(value: Any, spec: str = ".4f") -> str:
+    if isinstance(value, bool) or value is None:
+        return "-" if value is None else str(value)
+    if isinstance(value, int | float):
+        return "-" if isinstance(value, float) and math.isnan(value) else format(value, spec)
+    return str(value)
+
+
+def _best_table(trials: Sequence[FrozenTrial]) -> list[str]:
+    rows = [
+        "| rank | trial | stage | batch | accuracy | predicted | MMACs | Mparams | arch |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for i, t in enumerate(trials, 1):
+        ua = t.user_attrs
+        macs, params = ua.get("macs"), ua.get("params")
+        rows.append(
+            f"| {i} | {t.number} | {ua.get('stage', '-')} | {_fmt(ua.get('batch'), 'd')} | {_fmt(t.value)} "
+            f"| {_fmt(ua.get('predicted_accuracy'))} "
+            f"| {_fmt(macs / 1e6 if isinstance(macs, int) else None, '.3f')} "
+            f"| {_fmt(params / 1e6 if isinstance(params, int) else None, '.4f')} "
+            f"| `{ua.get('arch', '-')}` |"
+        )
+    return rows
+
+
+def _augment_lines(study: optuna.Study, kind: str, top: int) -> list[str]:
+    policies = policies_module()
+    lines = ["", "## Best augmentation", ""]
+    if kind == "randaugment":
+        lines.append(f"Best RandAugment setting: `{policies.best_randaugment(study)}`")
+    else:
+        policy = policies.final_policy(study, top=top)
+        ops = Counter(op.name for sp in policy.subpolicies for op in sp.ops)
+        lines.append(f"Final policy: {len(policy.subpolicies)} sub-policies from the top {top} policies.")
+        lines.append("Operation counts: " + ", ".join(f"{name} {n}" for name, n in ops.most_common()))
+    return lines
+
+
+def summary_markdown(study: optuna.Study, *, storage_url: str | None = None, top: int = 5) -> str:
+    """Markdown summary: study, kind, trial counts, best trials, constraints, early-stopping budget."""
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ConfigError("--top", top, "must be a positive integer")
+    kind = study_kind(study)
+    trials = study.get_trials(deepcopy=False)
+    states = Counter(t.state.name.lower() for t in trials)
+    config = study.user_attrs.get(CONFIG_ATTR, {})
+    config = config if isinstance(config, dict) else {}
+    lines = [f"# optnas study `{study.study_name}`", ""]
+    lines.append(f"- kind: **{kind}**")
+    if storage_url is not None:
+        lines.append(f"- storage: `{redact_url(storage_url)}`")
+    dataset = config.get("dataset", {})
+    if isinstance(dataset, dict) and dataset:
+        lines.append("- dataset: " + ", ".join(f"{k}={v}" for k, v in dataset.items()))
+    lines.append(f"- seed: {config.get('seed', '-')}")
+    lines.append(f"- trials: {len(trials)} (" + ", ".join(f"{n} {s}" for s, n in sorted(states.items())) + ")")
+    constraints = config.get("constraints", [])
+    text = ", ".join(f"{c['metric']} <= {c['limit']:,.0f}" for c in constraints) if constraints else "none"
+    lines.append(f"- constraints: {text}")
+    if kind in _NAS_KINDS:
+        budget = study.user_attrs.get(ES_ATTR, "not determined yet")
+        if budget is None:
+            budget = "none (no shorter budget ranks like the full one; candidates train for the full recipe)"
+        elif isinstance(budget, int):
+            budget = f"{budget} epochs"
+        lines.append(f"- early-stopping budget (FBNetV3 Sec. 3.1): {budget}")
+        sampler = config.get("sampler", {})
+        if isinstance(sampler, dict) and sampler:
+            lines.append("- sampler: " + ", ".join(f"{k}={v}" for k, v in sampler.items()))
+        best = best_feasible(study, k=top)
+        lines += ["", f"## Best feasible trials (top {top})", ""]
+        lines += _best_table(best) if best else ["No completed feasible trial yet."]
+    elif kind in _AUG_KINDS:
+        done = sorted(
+            (t for t in trials if t.state == TrialState.COMPLETE and t.value is not None),
+            key=lambda t: (-(t.value or 0.0), t.number),
+        )[:top]
+        lines += ["", f"## Best trials (top {top})", ""]
+        lines += ["| rank | trial | accuracy |", "|---:|---:|---:|"]
+        lines += [f"| {i} | {t.number} | {_fmt(t.value)} |" for i, t in enumerate(done, 1)]
+        if done:
+            lines += _augment_lines(study, kind, top)
+    return "\n".join(lines) + "\n"
