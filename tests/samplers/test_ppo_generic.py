@@ -6,9 +6,10 @@ still sampled (and recorded) for every trial, which these cases exercise alongsi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+import torch
 from optuna.samplers import BaseSampler
 from optuna.testing.pytest_samplers import (
     BasicSamplerTestCase,
@@ -17,6 +18,14 @@ from optuna.testing.pytest_samplers import (
 )
 
 from optnas.samplers import PPOSampler
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _factory() -> BaseSampler:
