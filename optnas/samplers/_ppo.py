@@ -273,19 +273,10 @@ class PPOSampler(BaseSampler):
         owned = [name for name in search_space if self._search_space.get(name) == search_space[name]]
         params: dict[str, Any] = {}
         if owned:
-            with self._lock:
-                cache = self._synchronize(study)
-                generator = torch.Generator().manual_seed(_seed_from(self._stream_seed, _TRIAL_STREAM, trial.number))
-                actions_t, log_probs_t = cache.trainer.controller.sample(generator)
-                version = cache.trainer.update_count
-            actions = [int(a) for a in actions_t[0].tolist()]
-            rollout: dict[str, Any] = {
-                "schema": self._schema.fingerprint,
-                "version": version,
-                "actions": actions,
-                "log_probs": [float(x) for x in log_probs_t[0].tolist()],
-            }
-            study._storage.set_trial_system_attr(trial._trial_id, ROLLOUT_KEY, rollout)
+            # A retried trial (the heartbeat retry callback copies system attributes) re-evaluates its
+            # failed original's proposal: keep that rollout, it is still on-policy data.
+            inherited = self._parse(trial.system_attrs.get(ROLLOUT_KEY))
+            actions = inherited[0] if inherited is not None else self._sample_and_store(study, trial)
             values = self._schema.values(actions)
             params.update((name, values[name]) for name in owned)
         for name, distribution in search_space.items():
@@ -316,6 +307,38 @@ class PPOSampler(BaseSampler):
         self._independent_sampler.after_trial(study, trial, state, values)
 
     # -- internals --------------------------------------------------------------------------
+
+    def _sample_and_store(self, study: Study, trial: FrozenTrial) -> list[int]:
+        with self._lock:
+            cache = self._synchronize(study)
+            generator = torch.Generator().manual_seed(_seed_from(self._stream_seed, _TRIAL_STREAM, trial.number))
+            actions_t, log_probs_t = cache.trainer.controller.sample(generator)
+            version = cache.trainer.update_count
+        actions = [int(a) for a in actions_t[0].tolist()]
+        rollout: dict[str, Any] = {
+            "schema": self._schema.fingerprint,
+            "version": version,
+            "actions": actions,
+            "log_probs": [float(x) for x in log_probs_t[0].tolist()],
+        }
+        study._storage.set_trial_system_attr(trial._trial_id, ROLLOUT_KEY, rollout)
+        return actions
+
+    def _parse(self, stored: Any) -> tuple[list[int], list[float]] | None:
+        """``(actions, log_probs)`` of a stored rollout of this schema, or None if unusable."""
+        if not isinstance(stored, dict) or stored.get("schema") != self._schema.fingerprint:
+            return None
+        actions, log_probs = stored.get("actions"), stored.get("log_probs")
+        n = len(self._schema)
+        if not isinstance(actions, list) or not isinstance(log_probs, list):
+            return None
+        if len(actions) != n or len(log_probs) != n:
+            return None
+        if not all(isinstance(a, int) and 0 <= a < k for a, k in zip(actions, self._schema.num_choices, strict=True)):
+            return None
+        if not all(isinstance(x, float) and math.isfinite(x) for x in log_probs):
+            return None
+        return actions, log_probs
 
     @staticmethod
     def _raise_if_multi_objective(study: Study) -> None:
@@ -355,25 +378,14 @@ class PPOSampler(BaseSampler):
     def _rollouts(self, study: Study) -> list[_Rollout]:
         """Usable rollouts of the study in order of completion (time, then trial number)."""
         sign = -1.0 if study.direction == StudyDirection.MINIMIZE else 1.0
-        fingerprint = self._schema.fingerprint
         names = self._schema.names
         found: list[tuple[Any, int, _Rollout]] = []
         for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-            stored = trial.system_attrs.get(ROLLOUT_KEY)
-            if not isinstance(stored, dict) or stored.get("schema") != fingerprint:
+            parsed = self._parse(trial.system_attrs.get(ROLLOUT_KEY))
+            if parsed is None or trial.value is None or not math.isfinite(trial.value):
                 continue
-            if trial.value is None or not math.isfinite(trial.value):
-                continue
-            actions = stored.get("actions")
-            log_probs = stored.get("log_probs")
-            if not isinstance(actions, list) or not isinstance(log_probs, list):
-                continue
-            if len(actions) != len(names) or len(log_probs) != len(names):
-                continue
-            try:
-                proposed = self._schema.values(actions)
-            except (ConfigError, TypeError):
-                continue
+            actions, log_probs = parsed
+            proposed = self._schema.values(actions)
             if any(name not in trial.params or trial.params[name] != proposed[name] for name in names):
                 continue
             rollout = _Rollout(trial.number, actions, log_probs, sign * trial.value)

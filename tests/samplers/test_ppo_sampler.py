@@ -310,3 +310,28 @@ def test_suggest_policy_trials_are_rollouts() -> None:
     assert sampler.state(study).trial_numbers == tuple(range(6))
     for trial in study.trials:
         assert SCHEMA.values(trial.system_attrs[ROLLOUT_KEY]["actions"]) == trial.params
+
+
+def test_retried_trial_reuses_its_original_rollout() -> None:
+    sampler = _small(batch_size=2)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+
+    def crashing(trial: optuna.Trial) -> float:
+        match_fraction(trial)
+        raise RuntimeError("worker died")
+
+    study.optimize(crashing, n_trials=1, catch=(RuntimeError,))  # 0: failed
+    failed = study.trials[0]
+    # What a heartbeat-detected dead worker triggers: a WAITING copy with params and attrs.
+    optuna.storages.RetryHeartbeatStaleTrialCallback()(study, failed)
+
+    def with_extra_param(trial: optuna.Trial) -> float:
+        trial.suggest_float("lr", 1e-3, 1e-1, log=True)  # triggers sample_relative
+        return match_fraction(trial)
+
+    study.optimize(with_extra_param, n_trials=2)  # 1: the retry, 2: a new proposal
+    retried = study.trials[1]
+    assert retried.system_attrs["failed_trial"] == 0
+    assert retried.params == {**failed.params, "lr": retried.params["lr"]}
+    assert retried.system_attrs[ROLLOUT_KEY] == failed.system_attrs[ROLLOUT_KEY]
+    assert sampler.state(study).trial_numbers == (1, 2)
