@@ -503,10 +503,19 @@ class AugmentObjective:
             progress=False,
         )
 
+    def _record_child(self, trial: optuna.Trial) -> None:
+        """The child's architecture and exact cost, as the other study kinds record them."""
+        from optnas.cost import count
+
+        cost = count(self.arch, self.data.num_classes)
+        trial.set_user_attr("arch", str(self.arch))
+        trial.set_user_attr("macs", cost.macs)
+        trial.set_user_attr("params", cost.params)
+
     def __call__(self, trial: optuna.Trial) -> float:
         pipeline, description = self.pipeline(trial)
         trial.set_user_attr(POLICY_ATTR, description)
-        trial.set_user_attr("child_arch", str(self.arch))
+        self._record_child(trial)
         start = time.perf_counter()
         result = self.fit(pipeline, trial=trial if self.settings.prune else None)
         if not self.settings.prune:
