@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -30,18 +29,6 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _available() -> dict[str, tuple[str, str]]:
-    out = {}
-    for name, (module, help_) in _COMMANDS.items():
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except ModuleNotFoundError:  # parent package not present
-            found = False
-        if found:
-            out[name] = (module, help_)
-    return out
-
-
 def _parser(commands: dict[str, tuple[str, str]], selected: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="optnas", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -58,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``optnas`` console script."""
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
     args_list = list(sys.argv[1:] if argv is None else argv)
-    commands = _available()
+    commands = _COMMANDS
     selected = next((a for a in args_list if not a.startswith("-")), None)
     parser = _parser(commands, selected if selected in commands else None)
     args = parser.parse_args(args_list)
