@@ -15,3 +15,4 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
   touch "$STAMP"
 fi
 export NO_ALBUMENTATIONS_UPDATE=1
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
