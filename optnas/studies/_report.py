@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
@@ -85,7 +86,7 @@ def evaluated_trials(study: optuna.Study) -> list[FrozenTrial]:
     ]
 
 
-def random_search_expectation(values: Sequence[float], k_max: int) -> np.ndarray[Any, np.dtype[np.float64]]:
+def random_search_expectation(values: npt.ArrayLike, k_max: int) -> np.ndarray[Any, np.dtype[np.float64]]:
     """``E[best of k uniform draws]`` from the empirical distribution of ``values``, ``k = 1..k_max``.
 
     With sorted values ``v_(1) <= ... <= v_(n)``, ``P(max_k = v_(i)) = (i/n)^k - ((i-1)/n)^k``.

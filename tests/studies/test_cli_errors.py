@@ -11,6 +11,8 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna.distributions import BaseDistribution
+from optuna.study import StudyDirection
 
 from optnas.cli import main
 
@@ -133,7 +135,7 @@ def test_existing_study_with_other_kind_or_direction(
     kind: str, direction: str, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
-    other = optuna.create_study(study_name="s", storage=url, direction=direction)
+    other = optuna.create_study(study_name="s", storage=url, direction=StudyDirection[direction.upper()])
     other.set_user_attr("optnas:kind", kind)
     before = {k: v for k, v in other.user_attrs.items()}
     study_file = tmp_path / "study.toml"
@@ -175,12 +177,13 @@ def test_corrupted_policy_in_study_and_json(tmp_path: Path, capsys: pytest.Captu
     url = f"sqlite:///{tmp_path / 'aa.db'}"
     study = optuna.create_study(study_name="aa", storage=url, direction="maximize")
     study.set_user_attr("optnas:kind", "autoaugment")
-    params, dists = {}, {}
+    params: dict[str, object] = {}
+    dists: dict[str, BaseDistribution] = {}
     for i, (t, p, m) in enumerate(param_names(5)):
         params.update({t: "Rotate" if i else "Rotat", p: 5, m: 3})
         dists.update(
             {
-                t: CategoricalDistribution([params[t]]),
+                t: CategoricalDistribution(["Rotate" if i else "Rotat"]),
                 p: CategoricalDistribution(list(range(11))),
                 m: CategoricalDistribution(list(range(10))),
             }

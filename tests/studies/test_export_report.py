@@ -211,10 +211,10 @@ def test_report_figures_note_and_dashboard_attrs(nas_url: str, tmp_path: Path) -
 
     report = build_report(study)
     trained = _trained(study)
-    values = [t.value for t in trained]
+    values = [float(t.value or 0.0) for t in trained]
     best_so_far = next(tr for tr in report.figures["best_so_far"].data if tr.name == "best so far")
     np.testing.assert_allclose(best_so_far.y, np.maximum.accumulate(values))
-    batch0 = [t.value for t in trained if t.user_attrs["batch"] == 0]
+    batch0 = [float(t.value or 0.0) for t in trained if t.user_attrs["batch"] == 0]
     expected = next(tr for tr in report.figures["best_so_far"].data if tr.name.startswith("random search"))
     np.testing.assert_allclose(expected.y, random_search_expectation(batch0, len(trained)))
     assert "space-filling batch 0" in expected.name
