@@ -18,6 +18,10 @@ Randomness (seed -> streams, all derived with ``numpy.random.SeedSequence``):
   forked generator is seeded with ``[seed, 11]``; the caller's global state is neither read
   nor changed.
 
+BatchNorm running statistics use a cumulative average for their first ~10 steps
+(:class:`~optnas.train._bn.BatchNormWarmup`), so that evaluations after a short first epoch are
+not dominated by the arbitrary initial statistics.
+
 On CPU two calls with the same arguments (and the same thread count) give identical curves.
 """
 
@@ -41,6 +45,7 @@ from optnas.data import ImageData
 from optnas.data._loader import Loader
 from optnas.models import build
 from optnas.space import Arch, Recipe
+from optnas.train._bn import BatchNormWarmup
 from optnas.train._ema import make_ema
 from optnas.train._optim import make_optimizer, make_scheduler
 from optnas.train._result import TrainResult
@@ -202,6 +207,7 @@ def _run(
     val_x, val_y = loader.eval_tensors("val")
     model = build(arch, recipe, data.num_classes, seed=_derive(seed, _MODEL), device=device)
     model.train()
+    bn_warmup = BatchNormWarmup(model)
     optimizer = make_optimizer(model, recipe)
     steps = len(loader)
     scheduler = make_scheduler(optimizer, recipe, steps, recipe.epochs)
@@ -220,6 +226,7 @@ def _run(
             tic = time.perf_counter()
             total, seen = 0.0, 0
             for x, y in loader.epoch(epoch):
+                bn_warmup.step()
                 if mixup is not None:
                     lam = float(mixup.beta(recipe.mixup_alpha, recipe.mixup_alpha))
                     perm = torch.from_numpy(mixup.permutation(x.shape[0])).to(device)

@@ -108,3 +108,28 @@ def test_ema_update_follows_the_formula() -> None:
     assert torch.allclose(ema.module[0].weight, d * start + (1 - d) * (start + 1.0))
     assert torch.allclose(ema.module[1].running_mean, torch.full((2,), (1 - d) * 2.0))
     assert int(ema.module[1].num_batches_tracked) == 3
+
+
+def test_batchnorm_warmup_averages_then_restores_momentum() -> None:
+    from optnas.train._bn import BatchNormWarmup
+
+    bn = nn.BatchNorm2d(2, momentum=0.25)  # warm-up of round(1 / 0.25) = 4 steps
+    model = nn.Sequential(bn)
+    warm = BatchNormWarmup(model)
+    assert warm.steps == 4 and bn.momentum is None
+    gen = torch.Generator().manual_seed(0)
+    batches = [torch.randn(8, 2, 3, 3, generator=gen) * (i + 1) + i for i in range(6)]
+    means = []
+    for i, x in enumerate(batches):
+        warm.step()
+        model(x)
+        means.append(x.mean(dim=(0, 2, 3)))
+        if i < 4:
+            # cumulative average of the batch means: the initial zeros are gone from step 1
+            assert bn.momentum is None
+            assert torch.allclose(bn.running_mean, torch.stack(means).mean(0), atol=1e-6)
+    assert bn.momentum == 0.25 and not warm.active
+    expected = torch.stack(means[:4]).mean(0)
+    for m in means[4:]:  # then the moving average with the layer's own momentum
+        expected = 0.75 * expected + 0.25 * m
+    assert torch.allclose(bn.running_mean, expected, atol=1e-6)
