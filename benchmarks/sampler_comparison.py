@@ -222,6 +222,14 @@ def plot(runs: list[dict[str, Any]], summary: dict[str, Any], budgets: list[int]
                 )
             )
             fig.add_trace(go.Scatter(x=x, y=list(med), name=label, line={"color": colors[s], "dash": dash}))
+    meds = [
+        np.median([_at(r["curve"], min(8, r["budget"])) for r in runs if r["sampler"] == s])
+        for s in SAMPLERS
+        if any(r["sampler"] == s for r in runs)
+    ]
+    best = max(max((v for v in r["curve"] if v is not None), default=0.0) for r in runs)
+    low = float(min(meds)) if meds else 0.0
+    fig.update_yaxes(range=[low - 0.1 * (best - low + 1e-3), best + 0.05 * (best - low + 1e-3)])
     if summary.get("target") is not None:
         fig.add_hline(
             y=summary["target"], line={"dash": "dot", "color": "black"}, annotation_text="TPE median at 64 trials"
@@ -263,7 +271,9 @@ def write_md(meta: dict[str, Any], summary: dict[str, Any], budgets: list[int], 
         f"Objective: surrogate fitted on {meta['surrogate_rows']} real reduced-CIFAR-10 evaluations "
         f"({meta['surrogate_family']}, CV R^2 {meta['surrogate_r2']:.3f}, Kendall tau {meta['surrogate_tau']:.3f}); "
         "noise-free; infeasible trials return 0.0 untrained, as the real objective does  ",
-        f"Seeds: {meta['seeds']} per sampler and budget. JointNAS plans: "
+        f"Seeds: {_seed_range(table)} per sampler and budget"
+        + (f" (**partial run**: {meta['seeds']} were planned)" if meta.get("partial") else "")
+        + ". JointNAS plans: "
         + ", ".join(f"{b} = {m}x{t}+{k}" for b, (m, t, k) in JOINTNAS_PLANS.items() if b in budgets)
         + " (m x T + K); the other samplers' 16/32 results are the prefixes of their 64-trial runs.",
         "",
@@ -320,13 +330,20 @@ def write_md(meta: dict[str, Any], summary: dict[str, Any], budgets: list[int], 
         "parameters are suggested; Optuna samples lazily inside `suggest_*`), per trial, in-memory storage; "
         "for JointNAS it includes the predictor fits (once per batch) and the stage-2 GA.",
         "",
-        f"Plot: `{figure}`",
+        f"Plot (median best-so-far per sampler, IQR band; the y axis starts near the medians after 8 trials): "
+        f"![best-so-far curves]({figure.split(' ')[0]}) {figure if ' ' in figure else ''}",
         "",
         "## Verdict",
         "",
     ]
     lines += verdict(summary, budgets)
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+def _seed_range(table: dict[str, Any]) -> str:
+    counts = [cell["n_seeds"] for rows in table.values() for cell in rows.values()]
+    lo, hi = min(counts, default=0), max(counts, default=0)
+    return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
 def verdict(summary: dict[str, Any], budgets: list[int]) -> list[str]:
@@ -361,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "sampler_comparison")
     ap.add_argument("--fresh", action="store_true", help="ignore partial results in the JSON")
+    ap.add_argument("--report-only", action="store_true", help="write the report from the runs in the JSON")
     args = ap.parse_args(argv)
     budgets = sorted(int(b) for b in args.budgets.split(","))
     samplers = [s for s in args.samplers.split(",") if s]
@@ -370,6 +388,10 @@ def main(argv: list[str] | None = None) -> int:
     for b in budgets:
         if "jointnas" in samplers and b not in JOINTNAS_PLANS:
             ap.error(f"no JointNAS plan for budget {b}")
+    if args.report_only:
+        saved = json.loads(args.out.with_suffix(".json").read_text())
+        report(saved["meta"], saved["runs"], budgets, args.out, partial=bool(saved.get("partial")))
+        return 0
     import torch
 
     torch.set_num_threads(1)  # JointNAS's predictor and GP's kernel fits: small matrices, busy host
@@ -426,15 +448,23 @@ def main(argv: list[str] | None = None) -> int:
             f"({el / 60:.1f} min elapsed)",
             flush=True,
         )
+    meta["wall_min"] = (time.perf_counter() - started) / 60
+    report(meta, runs, budgets, args.out, partial=False)
+    return 0
+
+
+def report(meta: dict[str, Any], runs: list[dict[str, Any]], budgets: list[int], out: Path, *, partial: bool) -> None:
+    """Summary, plot, JSON and Markdown from the runs so far."""
     summary = summarize(runs, budgets)
     meta["load_end"] = os.getloadavg()[0]
-    meta["wall_min"] = (time.perf_counter() - started) / 60
-    figure = plot(runs, summary, budgets, args.out)
+    meta["partial"] = partial
+    figure = plot(runs, summary, budgets, out)
     meta["figure"] = figure
-    path.write_text(json.dumps({"meta": meta, "partial": False, "summary": summary, "runs": runs}, indent=1))
-    write_md(meta, summary, budgets, figure, args.out)
-    print(args.out.with_suffix(".md").read_text())
-    return 0
+    out.with_suffix(".json").write_text(
+        json.dumps({"meta": meta, "partial": partial, "summary": summary, "runs": runs}, indent=1)
+    )
+    write_md(meta, summary, budgets, figure, out)
+    print(out.with_suffix(".md").read_text())
 
 
 if __name__ == "__main__":
