@@ -322,10 +322,20 @@ def main(argv: list[str] | None = None) -> int:
         ("published", "AutoAugment published CIFAR-10", lambda s: baseline_pipeline("autoaugment:cifar10", seed=s)),
     ]
     final: dict[str, Any] = report.data.setdefault("final", {})
+    previous = args.out / "augment_search.json"
+    if args.skip_search and previous.is_file():  # keep the final runs already measured (same settings)
+        stored = json.loads(previous.read_text(encoding="utf-8"))
+        if stored.get("setup", {}).get("final_epochs") == final_epochs:
+            final.update(stored.get("final", {}))
+            for row in final.values():  # rows written before seeds were recorded: seeds 0, 1, ...
+                row.setdefault("seeds", [ppo_config.seed + i for i in range(len(row["test_accuracy"]))])
     for seed_offset in range(args.seeds):
         for key, label, make in arms:
             row = final.setdefault(key, {"label": label, "test_accuracy": [], "val_accuracy": [], "seconds": []})
             seed = ppo_config.seed + seed_offset
+            if seed in row.setdefault("seeds", []):
+                continue
+            row["seeds"].append(seed)
             config = dataclasses.replace(ppo_config, seed=seed, train={**ppo_config.train, "epochs": final_epochs})
             runner = make_augment_objective(config, data)
             result = runner.fit(make(seed), evaluate_test=True)
