@@ -282,7 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     tic = time.perf_counter()
     ppo_study = run_study(ppo_config, storage_url=args.storage, n_trials=None if args.skip_search else args.ppo_trials)
     batch_size = int(ppo_config.sampler.get("batch_size", 10))
-    report.data["ppo"] = ppo_details(ppo_study, batch_size, time.perf_counter() - tic)
+    earlier: dict[str, Any] = {}
+    if args.skip_search and (args.out / "augment_search.json").is_file():  # keep the search's timings
+        earlier = json.loads((args.out / "augment_search.json").read_text(encoding="utf-8"))
+    seconds = earlier.get("ppo", {}).get("seconds", time.perf_counter() - tic)
+    report.data["ppo"] = ppo_details(ppo_study, batch_size, seconds)
     report.save()
 
     # 2. RandAugment grid.
@@ -298,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         "m_values": list(ra_settings.m_values),
         "grid": grid,
         "best": list(best_randaugment(ra_study)),
-        "seconds": time.perf_counter() - tic,
+        "seconds": earlier.get("randaugment", {}).get("seconds", time.perf_counter() - tic),
     }
     report.save()
     export_dir = args.out / "augment_search.export"
@@ -322,13 +326,10 @@ def main(argv: list[str] | None = None) -> int:
         ("published", "AutoAugment published CIFAR-10", lambda s: baseline_pipeline("autoaugment:cifar10", seed=s)),
     ]
     final: dict[str, Any] = report.data.setdefault("final", {})
-    previous = args.out / "augment_search.json"
-    if args.skip_search and previous.is_file():  # keep the final runs already measured (same settings)
-        stored = json.loads(previous.read_text(encoding="utf-8"))
-        if stored.get("setup", {}).get("final_epochs") == final_epochs:
-            final.update(stored.get("final", {}))
-            for row in final.values():  # rows written before seeds were recorded: seeds 0, 1, ...
-                row.setdefault("seeds", [ppo_config.seed + i for i in range(len(row["test_accuracy"]))])
+    if earlier.get("setup", {}).get("final_epochs") == final_epochs:  # keep final runs already measured
+        final.update(earlier.get("final", {}))
+        for row in final.values():  # rows written before seeds were recorded: seeds 0, 1, ...
+            row.setdefault("seeds", [ppo_config.seed + i for i in range(len(row["test_accuracy"]))])
     for seed_offset in range(args.seeds):
         for key, label, make in arms:
             row = final.setdefault(key, {"label": label, "test_accuracy": [], "val_accuracy": [], "seconds": []})
