@@ -413,5 +413,9 @@ def write_report(
     summary.write_text(note, encoding="utf-8")
     written.append(summary)
     if dashboard:
-        attach_to_dashboard(study, report, note)
+        try:
+            attach_to_dashboard(study, report, note)
+        except ImportError as exc:  # optuna-dashboard is an optional extra (optnas[dashboard])
+            if stream is not None:
+                print(f"optnas: note not attached: {exc} (pip install 'optnas[dashboard]')", file=stream)
     return written

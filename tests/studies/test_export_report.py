@@ -342,3 +342,22 @@ def test_randaugment_grid_report(tmp_path: Path) -> None:
     assert list(heat.y) == ["1", "2"] and list(heat.x) == ["5", "9"]
     np.testing.assert_allclose(np.asarray(heat.z, dtype=float), [[0.65, 0.69], [0.75, 0.79]])
     assert "Best RandAugment setting: `(2, 9)`" in report.summary
+
+
+def test_report_without_optuna_dashboard_still_writes(
+    nas_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "optuna_dashboard", None)  # import fails as if not installed
+    study = optuna.load_study(study_name="nas", storage=nas_url)
+    messages: list[str] = []
+
+    class Stream:
+        def write(self, text: str) -> None:
+            messages.append(text)
+
+    written = write_report(study, tmp_path / "r", png=False, stream=Stream())
+    assert (tmp_path / "r" / "SUMMARY.md") in written
+    assert "".join(messages).startswith("optnas: note not attached: ")
+    assert not any("optnas-" in k for k in study._storage.get_study_system_attrs(study._study_id))
