@@ -35,6 +35,7 @@ __all__ = ["PREDICTOR_ATTR", "Candidate", "evolve", "load_predictor", "save_pred
 PREDICTOR_ATTR = "optnas:predictor"
 SPACE_ATTR = "optnas:space"
 ARTIFACT_DIR_ATTR = "optnas:artifacts"
+CLASSES_ATTR = "optnas:num_classes"
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,12 @@ def load_predictor(
     if space_dict is None:
         raise ConfigError("study", study.study_name, "is not an optnas JointNAS/AutoTrain study (no stored space)")
     space = JointSpace.from_dict(space_dict)
-    classes = num_classes or (meta or {}).get("num_classes") or _dataset_classes(study)
+    classes = (
+        num_classes
+        or (meta or {}).get("num_classes")
+        or study.user_attrs.get(CLASSES_ATTR)  # recorded by JointNASSampler
+        or _dataset_classes(study)
+    )
     from optnas.samplers._storage import study_attrs
 
     seed = int(study_attrs(study).get("jointnas:seed", (meta or {}).get("seed", 0)))

@@ -18,12 +18,19 @@ the earlier batches; it is computed once all of them have finished (a batch barr
 stale trials are failed through Optuna's heartbeat) and stored as a study system attribute. A
 retried trial (``RetryHeartbeatStaleTrialCallback``) inherits its position, so a killed
 worker's candidate is evaluated again, not lost.
+
+A retry is queued as a waiting trial, but the surviving workers may all be waiting at the next
+batch's barrier, where none of them can pop it. A worker blocked by such a waiting trial
+therefore *adopts* it: it claims the waiting trial atomically (failing it, marked
+``jointnas:adopted_by``), evaluates that position itself, and hands its own position to a new
+waiting trial (``jointnas:released_from``), which the next free worker picks up.
 """
 
 from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -39,14 +46,14 @@ from optnas._errors import ConfigError
 from optnas.constraints import Constraint, check_satisfiable, feasible_mask
 from optnas.cost import count_columns
 from optnas.samplers._early_stop import early_stopping_epochs
-from optnas.samplers._storage import set_study_attr, set_trial_attr, study_attrs, worker_id
+from optnas.samplers._storage import claim_waiting_trial, set_study_attr, set_trial_attr, study_attrs, worker_id
 from optnas.space import JointSpace
 
 if TYPE_CHECKING:
     from optnas.evolution import GAConfig
     from optnas.predictor import Predictor, PredictorConfig
 
-__all__ = ["JointNASSampler", "epoch_budget"]
+__all__ = ["ADOPTED_ATTR", "JointNASSampler", "epoch_budget"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -54,7 +61,13 @@ _POS = "jointnas:position"
 _WORKER = "jointnas:worker"
 _PLAN = "jointnas:plan:"
 _SEED = "jointnas:seed"
+#: On a waiting (retry) trial that a blocked worker took over: the number of the adopting trial.
+ADOPTED_ATTR = "jointnas:adopted_by"
+_ADOPTED = "jointnas:adopted"
+_RELEASED = "jointnas:released_from"
 ES_ATTR = "early_stopping_epochs"
+SPACE_ATTR = "optnas:space"
+CLASSES_ATTR = "optnas:num_classes"
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
@@ -210,11 +223,13 @@ class JointNASSampler(BaseSampler):
             return {}
         if study._is_multi_objective():
             raise ConfigError("directions", study.directions, "JointNASSampler supports single-objective studies")
-        position = trial.system_attrs.get(_POS)
-        if position is None:  # an enqueued trial with some parameters left open
+        if trial.system_attrs.get(_POS) is None:  # an enqueued trial with some parameters left open
             return {}
-        t, j, stage = self.locate(int(position))
-        plan = self._plan(study, t)
+        while True:  # re-locate after adopting a waiting trial's position at a barrier
+            t, j, stage = self.locate(int(trial.system_attrs[_POS]))
+            plan = self._plan(study, t, trial)
+            if plan is not None:
+                break
         cand = plan["candidates"][j]
         for key, value in (
             ("stage", stage),
@@ -255,11 +270,16 @@ class JointNASSampler(BaseSampler):
                 else int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
             )
             set_study_attr(study, _SEED, seed)
+            # What optnas.evolve needs to refit the predictor from this study's trials.
+            if SPACE_ATTR not in study.user_attrs:
+                study.set_user_attr(SPACE_ATTR, self.space.to_dict())
+            study.set_user_attr(CLASSES_ATTR, self.num_classes)
         self._seed_cache[study._study_id] = seed
         return seed
 
     # --- planning ----------------------------------------------------------------------------------
-    def _plan(self, study: optuna.Study, t: int) -> dict[str, Any]:
+    def _plan(self, study: optuna.Study, t: int, trial: FrozenTrial | None = None) -> dict[str, Any] | None:
+        """The plan of batch ``t``; ``None`` when ``trial`` adopted another position meanwhile."""
         key = (study._study_id, t)
         if key in self._plans:
             return self._plans[key]
@@ -267,7 +287,9 @@ class JointNASSampler(BaseSampler):
         if stored is not None:
             self._plans[key] = stored
             return dict(stored)
-        complete = self._wait_for_barrier(study, t)
+        complete = self._wait_for_barrier(study, t, trial)
+        if complete is None:
+            return None
         plan = self._make_plan(study, t)
         if complete:
             set_study_attr(study, f"{_PLAN}{t}", plan)
@@ -292,13 +314,14 @@ class JointNASSampler(BaseSampler):
                 ticket += 1
         return out
 
-    def _wait_for_barrier(self, study: optuna.Study, t: int) -> bool:
+    def _wait_for_barrier(self, study: optuna.Study, t: int, trial: FrozenTrial | None = None) -> bool | None:
         """Wait until every trial of batches ``< t`` has finished.
 
         Returns ``True`` when the barrier was met (the plan is then deterministic and stored),
         ``False`` when planning proceeds with the trials available: after ``wait_timeout``, or at
         once when every blocking trial belongs to this very thread (an ask-and-tell user with
-        several open trials), since waiting could never end.
+        several open trials), since waiting could never end. Returns ``None`` when ``trial``
+        adopted a blocking waiting trial's position instead (see the module docstring).
         """
         if t == 0:
             return True
@@ -318,16 +341,46 @@ class JointNASSampler(BaseSampler):
                 return True
             if all(tr.state == TrialState.RUNNING and tr.system_attrs.get(_WORKER) == me for tr in blockers):
                 return False
+            waiting = [tr for tr in blockers if tr.state == TrialState.WAITING]
+            if trial is not None and waiting and self._adopt(study, trial, waiting, pos):
+                return None
             if self.wait_timeout is not None and time.monotonic() - start > self.wait_timeout:
                 return False
-            optuna.storages.fail_stale_trials(study)
+            with warnings.catch_warnings():  # "experimental" in Optuna 5, as Optuna's own loop says
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
             time.sleep(self.poll_interval)
+
+    def _adopt(
+        self, study: optuna.Study, trial: FrozenTrial, waiting: Sequence[FrozenTrial], pos: dict[int, int]
+    ) -> bool:
+        """Take over the position of a waiting trial that blocks ``trial`` at a barrier.
+
+        Only a trial that has not suggested anything yet can change its position. Its own
+        position goes to a new waiting trial, so no position is lost and none is evaluated twice.
+        """
+        if trial.params:
+            return False
+        for w in sorted(waiting, key=lambda x: x.number):
+            if not claim_waiting_trial(study, w, ADOPTED_ATTR, trial.number):
+                continue
+            own = int(trial.system_attrs[_POS])
+            study.add_trial(
+                optuna.trial.create_trial(state=TrialState.WAITING, system_attrs={_POS: own, _RELEASED: trial.number})
+            )
+            set_trial_attr(study, trial, _POS, pos[w.number])
+            set_trial_attr(study, trial, _ADOPTED, w.number)
+            return True
+        return False
 
     def _training_data(self, study: optuna.Study) -> tuple[FloatArray, FloatArray, list[FrozenTrial]]:
         names = set(self.space.names)
         sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
         rows, ys, used = [], [], []
-        for tr in sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda x: x.number):
+        # Ordered by plan position, so that retries (new trial numbers) do not change the fit.
+        pos = self._positions(study.get_trials(deepcopy=False))
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        for tr in sorted(done, key=lambda x: (pos.get(x.number, math.inf), x.number)):
             if tr.value is None or not math.isfinite(tr.value) or not names <= tr.params.keys():
                 continue
             try:
@@ -468,8 +521,8 @@ class JointNASSampler(BaseSampler):
 
 
 def _is_fresh(trial: FrozenTrial) -> bool:
-    """A trial the sampler plans for: not enqueued with fixed parameters, not a retry."""
-    return "fixed_params" not in trial.system_attrs and "failed_trial" not in trial.system_attrs
+    """A trial that draws a new position: not enqueued, not a retry, not a released position."""
+    return not ({"fixed_params", "failed_trial", _RELEASED} & trial.system_attrs.keys())
 
 
 def _drop_seen(pool: FloatArray, seen: FloatArray) -> FloatArray:

@@ -207,11 +207,12 @@ def _counts(study: optuna.Study) -> tuple[int, int, int]:
     retried = {t.system_attrs.get("failed_trial") for t in trials} | {
         n for t in trials for n in t.system_attrs.get("retry_history", [])
     }
+    # A waiting retry that a blocked JointNAS worker adopted (evaluated in its own trial) is no result either.
     finished = sum(
         1
         for t in trials
         if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
-        or (t.state == TrialState.FAIL and t.number not in retried)
+        or (t.state == TrialState.FAIL and t.number not in retried and "jointnas:adopted_by" not in t.system_attrs)
     )
     running = sum(1 for t in trials if t.state == TrialState.RUNNING)
     waiting = sum(1 for t in trials if t.state == TrialState.WAITING)
