@@ -24,11 +24,14 @@ training set the fitted predictor is identical.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -217,8 +220,11 @@ class Predictor:
             if hit is not None:
                 _PRETRAIN_CACHE.move_to_end(key)
         if hit is None:
+            hit = self._load_disk_cache(key)
+        if hit is None:
             with _one_thread():
                 hit = self._run_pretrain()
+            self._save_disk_cache(key, hit)
             with _CACHE_LOCK:
                 _PRETRAIN_CACHE[key] = hit
                 while len(_PRETRAIN_CACHE) > _CACHE_SIZE:
@@ -230,6 +236,44 @@ class Predictor:
         self._proxy_mean, self._proxy_std = mean.copy(), std.copy()
         self._pretrained = True
         return self
+
+    @staticmethod
+    def _cache_path(key: tuple[Any, ...]) -> Path | None:
+        """On-disk cache of pretrained encoders (``$OPTNAS_CACHE_DIR``, else ``~/.cache/optnas``).
+
+        Step 1 is a deterministic function of the key, so every worker process and every CLI
+        invocation can share it; ``OPTNAS_CACHE_DIR=""`` disables the disk cache.
+        """
+        root = os.environ.get("OPTNAS_CACHE_DIR")
+        if root == "":
+            return None
+        base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "optnas"
+        digest = hashlib.sha256(repr(key).encode()).hexdigest()[:24]
+        return base / "pretrain" / f"{digest}.pt"
+
+    def _load_disk_cache(self, key: tuple[Any, ...]) -> tuple[dict[str, torch.Tensor], FloatArray, FloatArray] | None:
+        path = self._cache_path(key)
+        if path is None or not path.is_file():
+            return None
+        try:
+            blob = torch.load(path, weights_only=True)
+            return blob["state"], np.asarray(blob["mean"]), np.asarray(blob["std"])
+        except Exception:  # a torn or foreign file: recompute
+            return None
+
+    def _save_disk_cache(
+        self, key: tuple[Any, ...], hit: tuple[dict[str, torch.Tensor], FloatArray, FloatArray]
+    ) -> None:
+        path = self._cache_path(key)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            torch.save({"state": hit[0], "mean": hit[1].tolist(), "std": hit[2].tolist()}, tmp)
+            os.replace(tmp, path)  # atomic: concurrent workers never read a half-written file
+        except OSError:
+            pass  # a read-only home is not an error; the in-process cache still works
 
     def _run_pretrain(self) -> tuple[dict[str, torch.Tensor], FloatArray, FloatArray]:
         cfg = self.config
