@@ -165,12 +165,15 @@ def _dataset_classes(study: optuna.Study) -> int:
 
 def _evaluated(study: optuna.Study, space: JointSpace) -> tuple[np.ndarray, np.ndarray]:
     names = set(space.names)
+    es = study.user_attrs.get("early_stopping_epochs")
+    budget = int(es) if es is not None else None
     rows, ys = [], []
     for t in sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda x: x.number):
         if t.value is None or not names <= t.params.keys() or not t.user_attrs.get("trained", True):
             continue
         rows.append(space.to_columns([t.params])[0])
-        ys.append(float(t.value))
+        # The sampler's fidelity: accuracy after the early-stopping budget when there is one.
+        ys.append(float(t.intermediate_values.get(budget, t.value) if budget is not None else t.value))
     return (np.array(rows) if rows else np.zeros((0, len(space.dims)))), np.array(ys)
 
 

@@ -65,6 +65,9 @@ class PredictorConfig:
         proxy_weight: weight of the auxiliary proxy loss in step 2.
         huber_delta: Huber loss threshold, in standard deviations of accuracy.
         ensemble: number of independently initialized accuracy heads averaged (1 = none).
+        target: ``"logit"`` fits standardized logits of accuracy, so predictions stay in (0, 1)
+            whatever the network extrapolates; ``"identity"`` fits standardized values;
+            ``"auto"`` uses logit when every target lies in [0, 1].
     """
 
     hidden: int = 64
@@ -79,8 +82,11 @@ class PredictorConfig:
     proxy_weight: float = 0.1
     huber_delta: float = 1.0
     ensemble: int = 1
+    target: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.target not in ("auto", "logit", "identity"):
+            raise ConfigError("predictor.target", self.target, "expected 'auto', 'logit' or 'identity'")
         for name in ("hidden", "embedding", "head_hidden", "pretrain_samples", "ensemble"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -113,6 +119,12 @@ def _one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _to_logit(y: FloatArray, eps: float = 1e-3) -> FloatArray:
+    """Logit of accuracies, clipped away from 0 and 1 (a monotone map: rankings are unchanged)."""
+    c = np.clip(y, eps, 1.0 - eps)
+    return np.asarray(np.log(c / (1.0 - c)))
 
 
 class _Net(nn.Module):
@@ -196,6 +208,7 @@ class Predictor:
         self._proxy_std = np.ones(2)
         self._y_mean = 0.0
         self._y_std = 1.0
+        self._logit = False
         self.n_train = 0
         self._pretrained = False
         _init_module(self._net, self._generator(0))
@@ -322,6 +335,11 @@ class Predictor:
         self.n_train = len(yv)
         if self.n_train == 0:
             return self
+        in_unit = bool(np.all((yv >= 0.0) & (yv <= 1.0)))
+        if self.config.target == "logit" and not in_unit:
+            raise ConfigError("y", [float(yv.min()), float(yv.max())], "logit targets must lie in [0, 1]")
+        self._logit = self.config.target == "logit" or (self.config.target == "auto" and in_unit)
+        yv = _to_logit(yv) if self._logit else yv
         self._y_mean = float(yv.mean())
         self._y_std = float(yv.std()) if self.n_train > 1 and yv.std() > 1e-12 else 1.0
         x = self._x(cols)
@@ -353,6 +371,8 @@ class Predictor:
         with _one_thread():
             _, acc = self._net(self._x(np.asarray(cols, dtype=float)))
         a = acc.numpy().astype(float) * self._y_std + self._y_mean
+        if self._logit:
+            a = 1.0 / (1.0 + np.exp(-a))
         mean = a.mean(axis=1)
         if return_std:
             return mean, a.std(axis=1)
@@ -386,7 +406,7 @@ class Predictor:
             {
                 "meta": self.metadata(),
                 "state": self._net.state_dict(),
-                "norm": [self._proxy_mean.tolist(), self._proxy_std.tolist(), self._y_mean, self._y_std],
+                "norm": [self._proxy_mean.tolist(), self._proxy_std.tolist(), self._y_mean, self._y_std, self._logit],
             },
             buf,
         )
@@ -404,9 +424,9 @@ class Predictor:
             raise ConfigError("predictor space", meta["space_fingerprint"], "space fingerprint mismatch")
         p = cls(space, num_classes=meta["num_classes"], seed=meta["seed"], config=PredictorConfig(**meta["config"]))
         p._net.load_state_dict(blob["state"])
-        pm, ps, ym, ys = blob["norm"]
+        pm, ps, ym, ys, logit = blob["norm"]
         p._proxy_mean, p._proxy_std = np.asarray(pm), np.asarray(ps)
-        p._y_mean, p._y_std = float(ym), float(ys)
+        p._y_mean, p._y_std, p._logit = float(ym), float(ys), bool(logit)
         p.n_train = int(meta["n_train"])
         p._pretrained = True
         p._net.eval()
