@@ -221,10 +221,25 @@ class JointNASSampler(BaseSampler):
     ) -> dict[str, Any]:
         if not search_space:
             return {}
+        self._raise_if_multi_objective(study)
+        values: dict[str, Any] = {}
+        # A trial without a position (enqueued with some parameters left open) and parameters
+        # outside the joint space fall back to the independent sampler.
+        if trial.system_attrs.get(_POS) is not None and search_space.keys() & set(self.space.names):
+            values = self._planned(study, trial, search_space)
+        for name, dist in search_space.items():
+            if name not in values:
+                values[name] = self._independent.sample_independent(study, trial, name, dist)
+        return values
+
+    def _raise_if_multi_objective(self, study: optuna.Study) -> None:
         if study._is_multi_objective():
             raise ConfigError("directions", study.directions, "JointNASSampler supports single-objective studies")
-        if trial.system_attrs.get(_POS) is None:  # an enqueued trial with some parameters left open
-            return {}
+
+    def _planned(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """The trial's candidate from the plan of its batch (recorded in its user attributes)."""
         while True:  # re-locate after adopting a waiting trial's position at a barrier
             t, j, stage = self.locate(int(trial.system_attrs[_POS]))
             plan = self._plan(study, t, trial)
@@ -246,6 +261,7 @@ class JointNASSampler(BaseSampler):
     def sample_independent(
         self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
+        self._raise_if_multi_objective(study)
         return self._independent.sample_independent(study, trial, param_name, param_distribution)
 
     def after_trial(
@@ -373,7 +389,15 @@ class JointNASSampler(BaseSampler):
             return True
         return False
 
-    def _training_data(self, study: optuna.Study) -> tuple[FloatArray, FloatArray, list[FrozenTrial]]:
+    def _training_data(
+        self, study: optuna.Study, budget: int | None = None
+    ) -> tuple[FloatArray, FloatArray, list[FrozenTrial]]:
+        """Completed candidates and their targets.
+
+        With an early-stopping budget ``e``, every candidate's target is its accuracy after ``e``
+        epochs (its intermediate value at step ``e``), so that fully trained candidates (the
+        first batch, the stage-2 batch) and early-stopped ones are on the same fidelity.
+        """
         names = set(self.space.names)
         sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
         rows, ys, used = [], [], []
@@ -387,7 +411,10 @@ class JointNASSampler(BaseSampler):
                 rows.append(self.space.to_columns([tr.params])[0])
             except ConfigError:
                 continue  # parameters outside the space's ranges
-            ys.append(sign * tr.value)
+            value = tr.value
+            if budget is not None and budget in tr.intermediate_values:
+                value = tr.intermediate_values[budget]
+            ys.append(sign * value)
             used.append(tr)
         cols = np.array(rows) if rows else np.zeros((0, len(self.space.dims)))
         return cols, np.array(ys, dtype=float), used
@@ -415,8 +442,8 @@ class JointNASSampler(BaseSampler):
         seed = self._seed(study)
         rng = np.random.default_rng([seed, t])
         size = self._batch_size_of(t)
-        cols, y, used = self._training_data(study)
         budget = self._early_stopping(study, t)
+        cols, y, used = self._training_data(study, budget)
         predicted: FloatArray | None = None
         if t == 0 or len(y) < 2:
             pool, _ = self._feasible_pool(rng, self.pool_size)
