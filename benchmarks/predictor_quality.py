@@ -61,9 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--holdout", type=float, default=0.3)
     ap.add_argument("--sizes", default="8,16,32,64")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "predictor_quality")
+    ap.add_argument("--preset", default="cifar", help="the space the CSV's candidates come from")
+    ap.add_argument("--out", type=Path, default=None, help="default: benchmarks/results/predictor_quality_<preset>")
     args = ap.parse_args(argv)
-    space = preset("cifar")
+    space = preset(args.preset)
+    if args.out is None:
+        args.out = REPO / "benchmarks" / "results" / f"predictor_quality_{args.preset}"
     cols, acc, macs = read_evals(args.csv, space)
     n_all = len(acc)
     rng = np.random.default_rng(0)
@@ -114,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         "# Predictor quality (FBNetV3 Fig. 5 style)",
         "",
         f"`{meta['command']}` — {meta['date']}, {meta['cores']} cores.",
-        f"{n_all} real reduced-CIFAR-10 evaluations of the `cifar` preset; {n_test} held out; "
+        f"{n_all} real evaluations of the `{args.preset}` preset ({args.csv.name}); {n_test} held out; "
         f"{args.repeats} random training subsets per size.",
         "",
         f"Peer in the same run: ranking by log MACs alone gives Kendall tau {proxy_tau:.3f} on the held-out set.",
