@@ -91,9 +91,12 @@ def _threads(n: int | None) -> Iterator[None]:
 
 def _device(device: str | torch.device) -> torch.device:
     try:
-        return torch.device(device)
+        dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ConfigError("device", device, f"not a torch device: {exc}") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device", device, "CUDA is not available on this machine")
+    return dev
 
 
 def _progress(enabled: bool | None, total: int, desc: str) -> Any:
