@@ -21,7 +21,7 @@ for an infeasible candidate without "training" it.
   median best-so-far curve needs to reach TPE's 64-trial median, and the sampler overhead per
   trial (``optimize`` wall time minus the objective's evaluation time after ``suggest``, over trials).
 
-    python benchmarks/sampler_comparison.py [--seeds 10] [--budgets 16,32,64] [--csv ...]
+    python benchmarks/sampler_comparison.py [--seeds 10] [--budgets 16,32,64] [--csv ...] [--time-limit MIN]
 
 Results are written after every run to ``benchmarks/results/sampler_comparison.json`` (a rerun
 with the same settings resumes from it) and at the end to ``.md`` and a plot (``.png`` through
@@ -272,15 +272,15 @@ def write_md(meta: dict[str, Any], summary: dict[str, Any], budgets: list[int], 
         f"({meta['surrogate_family']}, CV R^2 {meta['surrogate_r2']:.3f}, Kendall tau {meta['surrogate_tau']:.3f}); "
         "noise-free; infeasible trials return 0.0 untrained, as the real objective does  ",
         f"Seeds: {_seed_range(table)} per sampler and budget"
-        + (f" (**partial run**: {meta['seeds']} were planned)" if meta.get("partial") else "")
+        + (f" (**partial run**: {meta['seeds']} were planned; GP runs last)" if meta.get("partial") else "")
         + ". JointNAS plans: "
         + ", ".join(f"{b} = {m}x{t}+{k}" for b, (m, t, k) in JOINTNAS_PLANS.items() if b in budgets)
         + " (m x T + K); the other samplers' 16/32 results are the prefixes of their 64-trial runs.",
         "",
         "## Best feasible accuracy (median [IQR] over seeds)",
         "",
-        "| sampler | " + " | ".join(f"{b} trials" for b in budgets) + f" | ratio to TPE at {top} |",
-        "|---|" + "---:|" * (len(budgets) + 1),
+        "| sampler | seeds | " + " | ".join(f"{b} trials" for b in budgets) + f" | ratio to TPE at {top} |",
+        "|---|---:|" + "---:|" * (len(budgets) + 1),
     ]
     for s, rows in table.items():
         cells = [
@@ -290,7 +290,9 @@ def write_md(meta: dict[str, Any], summary: dict[str, Any], budgets: list[int], 
             for b in budgets
         ]
         ratio = rows[str(top)]["median"] / target if target and str(top) in rows else float("nan")
-        lines.append(f"| {names[s]} | " + " | ".join(cells) + f" | {ratio:.3f} |")
+        seeds = sorted({cell["n_seeds"] for cell in rows.values()})
+        n = "/".join(str(x) for x in seeds)
+        lines.append(f"| {names[s]} | {n} | " + " | ".join(cells) + f" | {ratio:.3f} |")
     lines += ["", f"## Trials to reach TPE's {top}-trial median ({target:.4f})" if target is not None else "", ""]
     if target is not None:
         lines += [
@@ -379,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "sampler_comparison")
     ap.add_argument("--fresh", action="store_true", help="ignore partial results in the JSON")
     ap.add_argument("--report-only", action="store_true", help="write the report from the runs in the JSON")
+    ap.add_argument("--time-limit", type=float, default=None, help="minutes; start no run after it (resumable)")
     args = ap.parse_args(argv)
     budgets = sorted(int(b) for b in args.budgets.split(","))
     samplers = [s for s in args.samplers.split(",") if s]
@@ -426,18 +429,25 @@ def main(argv: list[str] | None = None) -> int:
             runs = old.get("runs", [])
     done = {(r["sampler"], r["seed"], r["budget"]) for r in runs}
     jobs: list[tuple[str, int, int]] = []
-    for seed in range(args.seeds):  # seeds outer: partial results stay balanced across samplers
-        for s in samplers:
-            for b in budgets if s == "jointnas" else [max(budgets)]:
-                if (s, seed, b) not in done:
-                    jobs.append((s, seed, b))
+    # seeds outer (partial results stay balanced); GP, by far the slowest, after all the others
+    for group in ([s for s in samplers if s != "gp"], [s for s in samplers if s == "gp"]):
+        for seed in range(args.seeds):
+            for s in group:
+                for b in budgets if s == "jointnas" else [max(budgets)]:
+                    if (s, seed, b) not in done:
+                        jobs.append((s, seed, b))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
     def save() -> None:
         path.write_text(json.dumps({"meta": meta, "partial": True, "runs": runs}, indent=1))
 
+    partial = False
     for i, (s, seed, b) in enumerate(jobs):
+        if args.time_limit is not None and time.perf_counter() - started > args.time_limit * 60:
+            print(f"time limit reached: {len(jobs) - i} runs left; rerun the same command to resume", flush=True)
+            partial = True
+            break
         r = one_run(s, seed, b, space, surrogate, constraints)
         runs.append(r)
         save()
@@ -449,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     meta["wall_min"] = (time.perf_counter() - started) / 60
-    report(meta, runs, budgets, args.out, partial=False)
+    report(meta, runs, budgets, args.out, partial=partial)
     return 0
 
 
