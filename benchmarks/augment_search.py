@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import platform
 import shlex
@@ -158,12 +159,29 @@ def markdown(d: dict[str, Any]) -> str:
             f"{ppo['completed']} completed trials in {ppo['seconds']:.0f} s; PPO batch size {ppo['batch_size']}, "
             f"{ppo['updates']} controller updates; final reward baseline {ppo['baseline']}.",
             "",
-            "| PPO batch (trials in completion order) | mean val acc. % | min | max |",
-            "|---|---|---|---|",
+            "| PPO batch (trials in completion order) | sampled by policy version | mean val acc. % | min | max "
+            "| est. KL(controller, uniform) nats |",
+            "|---|---|---|---|---|---|",
         ]
         for b in ppo["batches"]:
             span = f"{b['trials'][0]}-{b['trials'][-1]}"
-            lines.append(f"| {b['batch']} ({span}) | {_pct(b['mean'])} | {_pct(b['min'])} | {_pct(b['max'])} |")
+            kl = "-" if b.get("kl_to_uniform") is None else f"{b['kl_to_uniform']:.3f}"
+            versions = ", ".join(str(v) for v in b.get("policy_versions", []))
+            stats = f"{_pct(b['mean'])} | {_pct(b['min'])} | {_pct(b['max'])}"
+            lines.append(f"| {b['batch']} ({span}) | {versions} | {stats} | {kl} |")
+        h = ppo.get("halves")
+        if h:
+            lines += [
+                "",
+                f"First half of the trials: mean {_pct(h['first_mean'])} %, second half: {_pct(h['second_mean'])} % "
+                f"(one-sided Mann-Whitney p = {h['mannwhitney_p_one_sided']:.3f}). The KL column estimates how far the "
+                "controller that sampled each batch is from uniform sampling: KL(controller, uniform) of the whole "
+                "30-decision policy, the mean over 256 sampled policies of sum_t (log n_t - H_t) with H_t the "
+                f"entropy of step t; 0 is uniform, log(16^10 11^10 10^10) = 74.7 nats is deterministic. "
+                f"After the last update: {ppo.get('kl_to_uniform_after_last_update') or 0:.4f} nats.",
+            ]
+        if ppo.get("greedy_policy"):
+            lines += ["", f"Controller's most likely policy after the last update: {ppo['greedy_policy']}"]
         lines += ["", "Best 5 trials (their 25 sub-policies form the final policy):", ""]
         for t in ppo["best"]:
             lines.append(f"- trial {t['number']}: val {_pct(t['value'])}%: {t['summary']}")
@@ -193,16 +211,43 @@ def _summary(params: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def ppo_details(study: optuna.Study, batch_size: int, seconds: float) -> dict[str, Any]:
+def ppo_details(study: optuna.Study, batch_size: int, seconds: float, hidden_size: int = 100) -> dict[str, Any]:
     """Per-PPO-batch reward statistics (completion order), the controller state and the best trials."""
     from optnas.samplers import PPOSampler
 
     done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
     done.sort(key=lambda t: (t.datetime_complete, t.number))
+    from scipy.stats import mannwhitneyu
+
+    sampler = study.sampler
+
+    from optnas.controller import autoaugment_schema
+    from optnas.samplers._ppo import ROLLOUT_KEY
+
+    def kl_to_uniform(version: int) -> float | None:
+        # KL(controller || uniform) of the whole 30-decision policy, in nats: the mean over 256
+        # policies sampled from the controller of sum_t (log n_t - H_t), H_t the entropy of step t's
+        # softmax given the sampled prefix (exact per step). 0 means uniform sampling.
+        import torch
+
+        from optnas.controller import PolicyController
+
+        if not isinstance(sampler, PPOSampler):
+            return None
+        num_choices = autoaugment_schema().num_choices
+        controller = PolicyController(num_choices, hidden_size=hidden_size, generator=torch.Generator().manual_seed(0))
+        controller.load_state_dict(sampler.state(study, version=version).parameters)
+        with torch.no_grad():
+            actions, _ = controller.sample(torch.Generator().manual_seed(1), batch=256)
+            _, entropies = controller.evaluate(actions)
+        log_n = torch.tensor([math.log(n) for n in num_choices])
+        return float((log_n - entropies).sum(dim=1).mean())
+
     batches = []
     for b, start in enumerate(range(0, len(done), batch_size)):
         chunk = done[start : start + batch_size]
         values = [float(t.value) for t in chunk if t.value is not None]
+        versions = sorted({t.system_attrs.get(ROLLOUT_KEY, {}).get("version") for t in chunk} - {None})
         batches.append(
             {
                 "batch": b,
@@ -211,9 +256,18 @@ def ppo_details(study: optuna.Study, batch_size: int, seconds: float) -> dict[st
                 "min": min(values),
                 "max": max(values),
                 "full": len(chunk) == batch_size,
+                "policy_versions": versions,
+                "kl_to_uniform": kl_to_uniform(versions[0]) if len(versions) == 1 else None,
             }
         )
-    sampler = study.sampler
+    half = len(done) // 2
+    first = [float(t.value or 0.0) for t in done[:half]]
+    second = [float(t.value or 0.0) for t in done[half:]]
+    halves = {
+        "first_mean": statistics.fmean(first),
+        "second_mean": statistics.fmean(second),
+        "mannwhitney_p_one_sided": float(mannwhitneyu(second, first, alternative="greater").pvalue),
+    }
     state = sampler.state(study) if isinstance(sampler, PPOSampler) else None
     return {
         "completed": len(done),
@@ -223,6 +277,8 @@ def ppo_details(study: optuna.Study, batch_size: int, seconds: float) -> dict[st
         "baseline": None if state is None or state.baseline is None else round(state.baseline, 4),
         "values_in_completion_order": [[t.number, float(t.value or 0.0)] for t in done],
         "batches": batches,
+        "kl_to_uniform_after_last_update": None if state is None else kl_to_uniform(state.update_count),
+        "halves": halves,
         "greedy_policy": None if state is None else _summary(state.greedy_params),
         "best": [
             {"number": t.number, "value": float(t.value or 0.0), "summary": _summary(t.params)}
@@ -286,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.skip_search and (args.out / "augment_search.json").is_file():  # keep the search's timings
         earlier = json.loads((args.out / "augment_search.json").read_text(encoding="utf-8"))
     seconds = earlier.get("ppo", {}).get("seconds", time.perf_counter() - tic)
-    report.data["ppo"] = ppo_details(ppo_study, batch_size, seconds)
+    hidden = int(ppo_config.sampler.get("hidden_size", 100))
+    report.data["ppo"] = ppo_details(ppo_study, batch_size, seconds, hidden)
     report.save()
 
     # 2. RandAugment grid.
