@@ -46,7 +46,14 @@ from optnas._errors import ConfigError
 from optnas.constraints import Constraint, check_satisfiable, feasible_mask
 from optnas.cost import count_columns
 from optnas.samplers._early_stop import early_stopping_epochs
-from optnas.samplers._storage import claim_waiting_trial, set_study_attr, set_trial_attr, study_attrs, worker_id
+from optnas.samplers._storage import (
+    claim_waiting_trial,
+    record_heartbeat,
+    set_study_attr,
+    set_trial_attr,
+    study_attrs,
+    worker_id,
+)
 from optnas.space import JointSpace
 
 if TYPE_CHECKING:
@@ -209,6 +216,7 @@ class JointNASSampler(BaseSampler):
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self._independent.before_trial(study, trial)
+        record_heartbeat(study, trial)  # so that even a worker killed right away has its trial retried
         if _POS in trial.system_attrs or not _is_fresh(trial):
             return
         trials = study.get_trials(deepcopy=False)

@@ -17,7 +17,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["claim_waiting_trial", "set_study_attr", "set_trial_attr", "study_attrs", "worker_id"]
+__all__ = ["claim_waiting_trial", "record_heartbeat", "set_study_attr", "set_trial_attr", "study_attrs", "worker_id"]
 
 
 def study_attrs(study: optuna.Study) -> dict[str, Any]:
@@ -64,3 +64,16 @@ def claim_waiting_trial(study: optuna.Study, trial: FrozenTrial, key: str, value
     storage.set_trial_system_attr(trial._trial_id, key, value)
     storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
     return True
+
+
+def record_heartbeat(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Write the trial's first heartbeat now, if the storage has heartbeats.
+
+    Optuna's heartbeat thread starts only once the trial has been created, and its first write can
+    wait behind other writers (SQLite). A worker killed before that write leaves a running trial
+    without a heartbeat, which ``fail_stale_trials`` never fails, so it is never retried.
+    """
+    storage = study._storage
+    interval = getattr(storage, "get_heartbeat_interval", lambda: None)()
+    if interval is not None:
+        storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
