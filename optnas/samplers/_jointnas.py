@@ -398,9 +398,12 @@ class JointNASSampler(BaseSampler):
         return False
 
     def _training_data(
-        self, study: optuna.Study, budget: int | None = None
+        self, study: optuna.Study, budget: int | None = None, *, before: int | None = None
     ) -> tuple[FloatArray, FloatArray, list[FrozenTrial]]:
         """Completed candidates and their targets.
+
+        With ``before=t``, only the planned trials of batches ``< t``: the plan of batch ``t`` must
+        not depend on which of its own (or other) trials another worker has already finished.
 
         With an early-stopping budget ``e``, every candidate's target is its accuracy after ``e``
         epochs (its intermediate value at step ``e``), so that fully trained candidates (the
@@ -412,6 +415,8 @@ class JointNASSampler(BaseSampler):
         # Ordered by plan position, so that retries (new trial numbers) do not change the fit.
         pos = self._positions(study.get_trials(deepcopy=False))
         done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if before is not None:
+            done = [tr for tr in done if tr.number in pos and self.locate(pos[tr.number])[0] < before]
         for tr in sorted(done, key=lambda x: (pos.get(x.number, math.inf), x.number)):
             if tr.value is None or not math.isfinite(tr.value) or not names <= tr.params.keys():
                 continue
@@ -451,7 +456,7 @@ class JointNASSampler(BaseSampler):
         rng = np.random.default_rng([seed, t])
         size = self._batch_size_of(t)
         budget = self._early_stopping(study, t)
-        cols, y, used = self._training_data(study, budget)
+        cols, y, used = self._training_data(study, budget, before=t)
         predicted: FloatArray | None = None
         if t == 0 or len(y) < 2:
             pool, _ = self._feasible_pool(rng, self.pool_size)

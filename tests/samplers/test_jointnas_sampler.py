@@ -354,3 +354,12 @@ def test_plan_is_stored_in_the_study(tmp_path: Path) -> None:
     assert attrs["jointnas:seed"] == 0
     assert study.user_attrs["optnas:space"] == SPACE.to_dict()
     assert study.user_attrs["optnas:num_classes"] == 10
+
+
+def test_plan_depends_only_on_earlier_batches() -> None:
+    """Another worker computing batch 2's plan late (after some batch-2 trials finished) gets the same plan."""
+    study = run(make_sampler(final_batch_size=0), 6)  # batch 1 and two trials of batch 2
+    stored = study._storage.get_study_system_attrs(study._study_id)["jointnas:plan:1"]
+    late = make_sampler(final_batch_size=0)._make_plan(study, 1)
+    assert late == stored
+    assert late["n_train"] == 4
