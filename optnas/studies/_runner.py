@@ -162,25 +162,44 @@ def open_study(
     Raises:
         ConfigError: the name exists with another study kind, direction or search space.
     """
-    existing = {s.study_name: s for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
-    if study_name in existing:
-        summary = existing[study_name]
-        kind = summary.user_attrs.get(KIND_ATTR)
-        if kind != config.kind:
-            raise ConfigError("--study-name", study_name, f"exists with kind {kind!r}, not {config.kind!r}")
-        if summary.direction != optuna.study.StudyDirection.MAXIMIZE:
-            raise ConfigError("--study-name", study_name, f"exists with direction {summary.direction.name.lower()}")
-        stored_space = summary.user_attrs.get(SPACE_ATTR)
-        if stored_space is not None and stored_space != config.space.to_dict():
-            raise ConfigError("--study-name", study_name, "exists with a different search space")
-        return optuna.load_study(study_name=study_name, storage=storage, sampler=sampler, pruner=_pruner(config))
-    study = optuna.create_study(
-        study_name=study_name, storage=storage, sampler=sampler, pruner=_pruner(config), direction="maximize"
-    )
-    study.set_user_attr(KIND_ATTR, config.kind)
-    study.set_user_attr(CONFIG_ATTR, config.summary())
-    study.set_user_attr(SPACE_ATTR, config.space.to_dict())
-    return study
+    summary = _summary(storage, study_name)
+    if summary is None:
+        try:
+            study = optuna.create_study(
+                study_name=study_name, storage=storage, sampler=sampler, pruner=_pruner(config), direction="maximize"
+            )
+        except optuna.exceptions.DuplicatedStudyError:
+            summary = _summary(storage, study_name)  # another worker created it at the same moment
+        else:
+            study.set_user_attr(CONFIG_ATTR, config.summary())
+            study.set_user_attr(SPACE_ATTR, config.space.to_dict())
+            study.set_user_attr(KIND_ATTR, config.kind)  # last: a worker that sees the kind sees the rest
+            return study
+    # A study another worker has just created may not have its kind yet: give it a moment.
+    deadline = time.monotonic() + 30.0
+    while summary is not None and KIND_ATTR not in summary.user_attrs and summary.n_trials == 0:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+        summary = _summary(storage, study_name)
+    if summary is None:
+        raise ConfigError("--study-name", study_name, "was deleted while opening it")
+    kind = summary.user_attrs.get(KIND_ATTR)
+    if kind != config.kind:
+        raise ConfigError("--study-name", study_name, f"exists with kind {kind!r}, not {config.kind!r}")
+    if summary.direction != optuna.study.StudyDirection.MAXIMIZE:
+        raise ConfigError("--study-name", study_name, f"exists with direction {summary.direction.name.lower()}")
+    stored_space = summary.user_attrs.get(SPACE_ATTR)
+    if stored_space is not None and stored_space != config.space.to_dict():
+        raise ConfigError("--study-name", study_name, "exists with a different search space")
+    return optuna.load_study(study_name=study_name, storage=storage, sampler=sampler, pruner=_pruner(config))
+
+
+def _summary(storage: RDBStorage, study_name: str) -> optuna.study.StudySummary | None:
+    for s in optuna.get_all_study_summaries(storage, include_best_trial=False):
+        if s.study_name == study_name:
+            return s
+    return None
 
 
 def _pruner(config: StudyConfig) -> optuna.pruners.BasePruner:
