@@ -306,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "augment_search.md").write_text(markdown(stored), encoding="utf-8")
         return 0
 
+    earlier: dict[str, Any] = {}  # with --skip-search: keep the search's timings and the final runs measured
+    if args.skip_search and (args.out / "augment_search.json").is_file():
+        earlier = json.loads((args.out / "augment_search.json").read_text(encoding="utf-8"))
     command = "python benchmarks/augment_search.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     report = Report(args.out, command.strip())
     os.chdir(ROOT)  # the study files' dataset root is relative to the repository
@@ -338,9 +341,6 @@ def main(argv: list[str] | None = None) -> int:
     tic = time.perf_counter()
     ppo_study = run_study(ppo_config, storage_url=args.storage, n_trials=None if args.skip_search else args.ppo_trials)
     batch_size = int(ppo_config.sampler.get("batch_size", 10))
-    earlier: dict[str, Any] = {}
-    if args.skip_search and (args.out / "augment_search.json").is_file():  # keep the search's timings
-        earlier = json.loads((args.out / "augment_search.json").read_text(encoding="utf-8"))
     seconds = earlier.get("ppo", {}).get("seconds", time.perf_counter() - tic)
     hidden = int(ppo_config.sampler.get("hidden_size", 100))
     report.data["ppo"] = ppo_details(ppo_study, batch_size, seconds, hidden)
