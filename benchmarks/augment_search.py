@@ -117,6 +117,8 @@ def markdown(d: dict[str, Any]) -> str:
         f"Command: `{d['command']}`  ",
         f"Status: {d['status']}; started {d['started']}, updated {d.get('updated')}  ",
     ]
+    for previous in d.get("previous_commands", []):
+        lines.insert(3, f"Preceded by: `{previous}` (the search; this run reused its studies)  ")
     v = d["versions"]
     lines += [
         f"Versions: Python {v['python']}, optuna {v['optuna']}, torch {v['torch']}, "
@@ -311,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         earlier = json.loads((args.out / "augment_search.json").read_text(encoding="utf-8"))
     command = "python benchmarks/augment_search.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     report = Report(args.out, command.strip())
+    if earlier.get("command"):
+        report.data["previous_commands"] = [*earlier.get("previous_commands", []), earlier["command"]]
     os.chdir(ROOT)  # the study files' dataset root is relative to the repository
     ppo_config = load_study_file(args.ppo_study)
     ra_config = load_study_file(args.ra_study)
