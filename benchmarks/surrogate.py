@@ -442,6 +442,14 @@ def main(argv: list[str] | None = None) -> int:
         "`predict_params` call (one objective call).",
         "",
     ]
+    if best["r2"] <= 0 or best["kendall_tau"] <= 0:
+        lines += [
+            "**Not predictive: the cross-validated fit is no better than predicting the mean (R^2 <= 0 or "
+            "tau <= 0).** A sampler comparison on this surrogate tests the samplers on a fixed, deterministic "
+            "but essentially arbitrary landscape over the real space and constraint; it says nothing yet about "
+            "real CIFAR-10 accuracy.",
+            "",
+        ]
     if p["n_rows"] < 400:
         lines.append(
             f"Shortfall: issue 8 asks for at least 400 evaluations; this fit uses {p['n_rows']}. "
