@@ -23,6 +23,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="seconds between heartbeats; a worker silent for 3 intervals is failed and its trial retried (default 30)",
     )
+    parser.add_argument(
+        "--baselines",
+        action="store_true",
+        help="augmentation studies: afterwards, train the child with the [augment] baselines "
+        "(no augmentation, TrivialAugment, published policies) and store them with the study",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,5 +41,6 @@ def run(args: argparse.Namespace) -> int:
         n_trials=args.n_trials,
         timeout=args.timeout,
         heartbeat_interval=args.heartbeat_interval,
+        baselines=args.baselines,
     )
     return 0

@@ -17,6 +17,7 @@ from typing import Any
 
 import optuna
 
+from optnas._errors import ConfigError
 from optnas.constraints import Constraint, record
 from optnas.space import JointSpace
 
@@ -36,7 +37,11 @@ class JointNASObjective:
         constraints: resource constraints recorded on every trial.
         seed: training seed, shared by every candidate (common random numbers make rankings
             less noisy, and a retried trial reproduces the original's run).
-        train: ``train`` section of the study file (``epochs``, ``num_threads``, ``device``).
+        train: ``train`` section of the study file (``epochs``, ``num_threads``, ``device``,
+            ``augment``: ``"standard"`` (pad + random crop + flip, the default), ``"none"``, or an
+            extra policy on top of the standard one: a published AutoAugment policy name
+            (``imagenet``, ``cifar10``, ``svhn``), ``randaugment:N,M``, ``trivialaugment`` or a policy
+            JSON file, as accepted by ``optnas augment show``).
     """
 
     space: JointSpace
@@ -44,6 +49,20 @@ class JointNASObjective:
     constraints: Sequence[Constraint] = ()
     seed: int = 0
     train: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        spec = (self.train or {}).get("augment", "standard")
+        if not isinstance(spec, str):
+            raise ConfigError("train.augment", spec, "expected a string")
+        self._standard = spec != "none"
+        self._extra = None
+        if spec not in ("standard", "none"):
+            from optnas.augment._cli import load_pipeline
+
+            try:
+                self._extra = load_pipeline(spec, seed=self.seed)
+            except ConfigError as exc:
+                raise ConfigError("train.augment", spec, exc.reason) from None
 
     def __call__(self, trial: optuna.Trial) -> float:
         from optnas.cost import count
@@ -74,6 +93,8 @@ class JointNASObjective:
             device=train.get("device", "cpu"),
             num_threads=train.get("num_threads"),
             progress=False,
+            augment=self._extra,
+            standard_augment=self._standard,
         )
         trial.set_user_attr("trained", True)
         trial.set_user_attr("epochs_trained", result.epochs)

@@ -263,6 +263,7 @@ def run_study(
     timeout: float | None = None,
     heartbeat_interval: int | None = None,
     stream: Any = None,
+    baselines: bool = False,
 ) -> optuna.Study:
     """Validate everything, then create or resume the study and run trials until it has its target.
 
@@ -279,6 +280,7 @@ def run_study(
     url = storage_url or config.storage or DEFAULT_STORAGE
     name = study_name or config.name
     data = load_data(config)
+    objective = make_objective(config, data)  # validates objective options (e.g. train.augment)
     # Validates sampler options and constraints (raises before any storage write).
     make_sampler(config, data.num_classes)
     storage = open_storage(url, heartbeat_interval=heartbeat_interval)
@@ -289,7 +291,6 @@ def run_study(
     sampler = make_sampler(config, data.num_classes, FileSystemArtifactStore(str(adir)))
     study = open_study(config, storage, name, sampler)
     study.set_user_attr(ARTIFACT_ATTR, str(adir.resolve()))
-    objective = make_objective(config, data)
     target = target_trials(config, sampler)
     print(
         f"optnas: study {name!r} ({config.kind}) in {url}: target {target} finished trials; "
@@ -316,6 +317,13 @@ def run_study(
         for t in sorted(new, key=lambda x: x.number):
             seen.add(t.number)
             _log_trial(study, t, stream)
+    if baselines:
+        if config.kind not in ("autoaugment", "randaugment"):
+            raise ConfigError("--baselines", config.kind, "baselines exist for autoaugment/randaugment studies")
+        from optnas.studies._augment_kinds import evaluate_baselines
+
+        for name, result in evaluate_baselines(config, data, study=study).items():
+            print(f"baseline {name}: {result}", file=stream)
     _print_summary(study, stream)
     return study
 
