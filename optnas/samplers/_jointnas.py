@@ -76,6 +76,8 @@ ES_ATTR = "early_stopping_epochs"
 SPACE_ATTR = "optnas:space"
 CLASSES_ATTR = "optnas:num_classes"
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+#: Seconds a barrier waits for the retry of a trial that has just failed (see _wait_for_barrier).
+_RETRY_SETTLE = 2.0
 
 
 def epoch_budget(trial: optuna.trial.BaseTrial) -> int | None:
@@ -351,17 +353,21 @@ class JointNASSampler(BaseSampler):
             return True
         start = time.monotonic()
         me = worker_id()
+        settled = False
         while True:
             trials = study.get_trials(deepcopy=False)
             pos = self._positions(trials)
-            blockers = [
-                tr
-                for tr in trials
-                if tr.number in pos
-                and self.locate(pos[tr.number])[0] < t
-                and tr.state in (TrialState.RUNNING, TrialState.WAITING)
-            ]
+            earlier = [tr for tr in trials if tr.number in pos and self.locate(pos[tr.number])[0] < t]
+            blockers = [tr for tr in earlier if tr.state in (TrialState.RUNNING, TrialState.WAITING)]
             if not blockers:
+                # Optuna fails a stale trial first and queues its retry right after: a position whose
+                # trials all failed may be about to get one. Look again once before planning without it.
+                failed = {pos[tr.number] for tr in earlier if tr.state == TrialState.FAIL}
+                failed -= {pos[tr.number] for tr in earlier if tr.state != TrialState.FAIL}
+                if failed and not settled:
+                    settled = True
+                    time.sleep(_RETRY_SETTLE)
+                    continue
                 return True
             if all(tr.state == TrialState.RUNNING and tr.system_attrs.get(_WORKER) == me for tr in blockers):
                 return False
@@ -382,18 +388,25 @@ class JointNASSampler(BaseSampler):
 
         Only a trial that has not suggested anything yet can change its position. Its own
         position goes to a new waiting trial, so no position is lost and none is evaluated twice.
+
+        The trial takes the new position *before* it claims the waiting one: at no moment may
+        another worker see the adopted position without a running or waiting trial, or it would
+        pass the barrier and plan the next batch without that candidate's result.
         """
         if trial.params:
             return False
+        own = int(trial.system_attrs[_POS])
         for w in sorted(waiting, key=lambda x: x.number):
+            set_trial_attr(study, trial, _POS, pos[w.number])
             if not claim_waiting_trial(study, w, ADOPTED_ATTR, trial.number):
+                set_trial_attr(study, trial, _POS, own)
                 continue
-            own = int(trial.system_attrs[_POS])
+            set_trial_attr(study, trial, _ADOPTED, w.number)
+            # Until this exists, this trial (running, at an earlier batch) blocks every barrier
+            # that ``own`` would block.
             study.add_trial(
                 optuna.trial.create_trial(state=TrialState.WAITING, system_attrs={_POS: own, _RELEASED: trial.number})
             )
-            set_trial_attr(study, trial, _POS, pos[w.number])
-            set_trial_attr(study, trial, _ADOPTED, w.number)
             return True
         return False
 

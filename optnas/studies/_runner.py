@@ -66,19 +66,26 @@ def open_storage(
         engine_kwargs = {"connect_args": {"timeout": 60}}
     elif url.startswith(("postgresql", "mysql")):
         engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
-    try:
-        with warnings.catch_warnings():  # heartbeats and the retry callback are "experimental" in Optuna 5
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=heartbeat_interval,
-                grace_period=grace_period,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
-            )
-    except Exception as exc:  # sqlalchemy raises many types; the user needs one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError("storage", url, f"cannot open the storage: {first}") from None
+    for attempt in range(5):
+        try:
+            with warnings.catch_warnings():  # heartbeats and the retry callback are "experimental" in Optuna 5
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(
+                    url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=heartbeat_interval,
+                    grace_period=grace_period,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
+                )
+        except Exception as exc:  # sqlalchemy raises many types; the user needs one line
+            text = str(exc)
+            # Workers started together on a new database race to create its tables: the loser retries.
+            if attempt < 4 and ("already exists" in text or "duplicate key" in text):
+                time.sleep(0.5)
+                continue
+            first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+            raise ConfigError("storage", url, f"cannot open the storage: {first}") from None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def artifact_dir(config: StudyConfig, storage_url: str) -> Path:
@@ -177,7 +184,7 @@ def open_study(
             return study
     # A study another worker has just created may not have its kind yet: give it a moment.
     deadline = time.monotonic() + 30.0
-    while summary is not None and KIND_ATTR not in summary.user_attrs and summary.n_trials == 0:
+    while summary is not None and KIND_ATTR not in summary.user_attrs:
         if time.monotonic() > deadline:
             break
         time.sleep(0.2)

@@ -180,7 +180,20 @@ def _check_plan_completed_once(trials: list[FrozenTrial]) -> None:
     counts = Counter(_position(t) for t in complete)
     assert sorted(counts) == list(range(TARGET)), counts  # no planned position skipped ...
     assert set(counts.values()) == {1}, counts  # ... and none evaluated twice
-    assert len({_params_key(t) for t in complete}) == TARGET
+    assert len({_params_key(t) for t in complete}) == TARGET, _describe(trials)
+
+
+def _describe(trials: list[FrozenTrial]) -> str:
+    """One line per trial: number, state, position, batch/slot, attrs and a params digest."""
+    lines = []
+    for t in trials:
+        attrs = {k: v for k, v in t.system_attrs.items() if k.startswith(("jointnas:a", "jointnas:r", "failed"))}
+        lines.append(
+            f"{t.number} {t.state.name} pos={t.system_attrs.get('jointnas:position')} "
+            f"b{t.user_attrs.get('batch')}/s{t.user_attrs.get('slot')} {attrs} "
+            f"pred={t.user_attrs.get('predicted_accuracy')} params#{hash(_params_key(t)) % 10**6}"
+        )
+    return "\n".join(lines)
 
 
 def _check_killed_trial_retried(trials: list[FrozenTrial], pid: int) -> FrozenTrial:
