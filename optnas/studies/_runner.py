@@ -80,7 +80,7 @@ def open_storage(
         except Exception as exc:  # sqlalchemy raises many types; the user needs one line
             text = str(exc)
             # Workers started together on a new database race to create its tables: the loser retries.
-            if attempt < 4 and ("already exists" in text or "duplicate key" in text):
+            if attempt < 4 and any(m in text for m in ("already exists", "duplicate key", "UNIQUE constraint")):
                 time.sleep(0.5)
                 continue
             first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
