@@ -277,6 +277,8 @@ def write_md(meta: dict[str, Any], summary: dict[str, Any], budgets: list[int], 
         + ", ".join(f"{b} = {m}x{t}+{k}" for b, (m, t, k) in JOINTNAS_PLANS.items() if b in budgets)
         + " (m x T + K); the other samplers' 16/32 results are the prefixes of their 64-trial runs.",
         "",
+        _headline(summary),
+        "",
         "## Best feasible accuracy (median [IQR] over seeds)",
         "",
         "| sampler | seeds | " + " | ".join(f"{b} trials" for b in budgets) + f" | ratio to TPE at {top} |",
@@ -349,6 +351,18 @@ def write_md(meta: dict[str, Any], summary: dict[str, Any], budgets: list[int], 
             "not on real CIFAR-10 accuracy. Rerun after `benchmarks/generate_evals.py` has added rows.",
         ]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+def _headline(summary: dict[str, Any]) -> str:
+    """One bold line: trials to TPE's target (JointNAS vs TPE) and JointNAS vs GP at 32 trials."""
+    reach, table, bits = summary["reach"], summary["table"], []
+    j, t = reach.get("jointnas", {}).get("median_curve_trials"), reach.get("tpe", {}).get("median_curve_trials")
+    if j and t:
+        bits.append(f"JointNAS reaches TPE's 64-trial median after {j} trials (TPE {t}; ratio {j / t:.2f})")
+    if "32" in table.get("jointnas", {}) and "32" in table.get("gp", {}):
+        a, b = table["jointnas"]["32"]["median"], table["gp"]["32"]["median"]
+        bits.append(f"at 32 trials JointNAS {a:.4f} vs GP {b:.4f} (ratio {a / b:.3f})")
+    return f"**{'; '.join(bits)}.**" if bits else ""
 
 
 def _seed_range(table: dict[str, Any]) -> str:
