@@ -61,7 +61,8 @@ class PredictorConfig:
         pretrain_steps: full-batch Adam steps of step 1.
         fit_steps: full-batch Adam steps of step 2.
         lr: Adam learning rate.
-        weight_decay: Adam (L2) weight decay.
+        weight_decay: Adam (L2) weight decay of the accuracy head(s) in step 2 (and of step 1).
+        encoder_weight_decay: weight decay of the encoder and proxy head in step 2.
         proxy_weight: weight of the auxiliary proxy loss in step 2.
         huber_delta: Huber loss threshold, in standard deviations of accuracy.
         ensemble: number of independently initialized accuracy heads averaged (1 = none).
@@ -78,7 +79,8 @@ class PredictorConfig:
     pretrain_steps: int = 300
     fit_steps: int = 300
     lr: float = 3e-3
-    weight_decay: float = 1e-4
+    weight_decay: float = 1e-2
+    encoder_weight_decay: float = 1e-4
     proxy_weight: float = 0.1
     huber_delta: float = 1.0
     ensemble: int = 1
@@ -99,7 +101,7 @@ class PredictorConfig:
             v = getattr(self, name)
             if not isinstance(v, int | float) or not v > 0:
                 raise ConfigError(f"predictor.{name}", v, "must be > 0")
-        for name in ("weight_decay", "proxy_weight"):
+        for name in ("weight_decay", "encoder_weight_decay", "proxy_weight"):
             v = getattr(self, name)
             if not isinstance(v, int | float) or v < 0:
                 raise ConfigError(f"predictor.{name}", v, "must be >= 0")
@@ -350,7 +352,18 @@ class Predictor:
             t = (_proxy_targets(self.space, cols, self.num_classes) - self._proxy_mean) / self._proxy_std
             pt = torch.as_tensor(t, dtype=torch.float32)
         cfg = self.config
-        opt = torch.optim.Adam(self._net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        # The accuracy head(s) get the configured (strong) weight decay: few, noisy evaluations.
+        # The encoder gets a light one, so fine-tuning does not shrink away what step 1 learned.
+        opt = torch.optim.Adam(
+            [
+                {"params": self._net.heads.parameters(), "weight_decay": cfg.weight_decay},
+                {
+                    "params": [*self._net.encoder.parameters(), *self._net.proxy.parameters()],
+                    "weight_decay": cfg.encoder_weight_decay,
+                },
+            ],
+            lr=cfg.lr,
+        )
         huber = nn.HuberLoss(delta=cfg.huber_delta)
         self._net.train()
         for _ in range(cfg.fit_steps):
