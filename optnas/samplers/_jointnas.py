@@ -68,6 +68,8 @@ _POS = "jointnas:position"
 _WORKER = "jointnas:worker"
 _PLAN = "jointnas:plan:"
 _SEED = "jointnas:seed"
+_CLAIM = "jointnas:planning:"
+_CLAIM_TIMEOUT = 120.0
 #: On a waiting (retry) trial that a blocked worker took over: the number of the adopting trial.
 ADOPTED_ATTR = "jointnas:adopted_by"
 _ADOPTED = "jointnas:adopted"
@@ -316,11 +318,43 @@ class JointNASSampler(BaseSampler):
         complete = self._wait_for_barrier(study, t, trial)
         if complete is None:
             return None
+        if complete:
+            stored = self._await_other_planner(study, t)
+            if stored is not None:
+                self._plans[key] = stored
+                return dict(stored)
         plan = self._make_plan(study, t)
         if complete:
             set_study_attr(study, f"{_PLAN}{t}", plan)
             self._plans[key] = plan
         return plan
+
+    def _await_other_planner(self, study: optuna.Study, t: int) -> dict[str, Any] | None:
+        """Let one worker plan a batch while the others wait for its stored plan.
+
+        Every worker released by a barrier would otherwise fit the same predictor at once.
+        A worker claims the planning (a study attribute with its id and the time); the others
+        poll for the stored plan for up to ``_CLAIM_TIMEOUT`` seconds, then plan themselves.
+        Two workers that claim at the same moment both plan; the plans are identical (a
+        deterministic function of the earlier batches), so nothing is lost but time.
+        """
+        claim_key = f"{_CLAIM}{t}"
+        attrs = study_attrs(study)
+        if f"{_PLAN}{t}" in attrs:
+            return dict(attrs[f"{_PLAN}{t}"])
+        claim = attrs.get(claim_key)
+        me = worker_id()
+        fresh = isinstance(claim, dict) and time.time() - float(claim.get("time", 0.0)) < _CLAIM_TIMEOUT
+        if not fresh or claim.get("worker") == me:  # type: ignore[union-attr]
+            set_study_attr(study, claim_key, {"worker": me, "time": time.time()})
+            return None
+        deadline = time.monotonic() + _CLAIM_TIMEOUT
+        while time.monotonic() < deadline:
+            time.sleep(self.poll_interval)
+            stored = study_attrs(study).get(f"{_PLAN}{t}")
+            if stored is not None:
+                return dict(stored)
+        return None
 
     def _positions(self, trials: Sequence[FrozenTrial]) -> dict[int, int]:
         """Plan position of every trial that has one (fresh ones by ticket, retries inherited)."""
