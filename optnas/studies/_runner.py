@@ -282,20 +282,21 @@ def run_study(
         raise ConfigError("--n-trials", n_trials, "must be a positive integer")
     if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
         raise ConfigError("--timeout", timeout, "must be a positive number of seconds")
+    if baselines and config.kind not in ("autoaugment", "randaugment"):
+        raise ConfigError("--baselines", config.kind, "baselines exist for autoaugment/randaugment studies")
     if n_trials is not None:
         config = dataclasses.replace(config, n_trials=n_trials)
     url = storage_url or config.storage or DEFAULT_STORAGE
     name = study_name or config.name
     data = load_data(config)
     objective = make_objective(config, data)  # validates objective options (e.g. train.augment)
-    # Validates sampler options and constraints (raises before any storage write).
-    make_sampler(config, data.num_classes)
-    storage = open_storage(url, heartbeat_interval=heartbeat_interval)
     from optuna.artifacts import FileSystemArtifactStore
 
     adir = artifact_dir(config, url)
-    adir.mkdir(parents=True, exist_ok=True)
+    # Validates sampler options and constraints; the store only touches its folder when used.
     sampler = make_sampler(config, data.num_classes, FileSystemArtifactStore(str(adir)))
+    storage = open_storage(url, heartbeat_interval=heartbeat_interval)
+    adir.mkdir(parents=True, exist_ok=True)
     study = open_study(config, storage, name, sampler)
     study.set_user_attr(ARTIFACT_ATTR, str(adir.resolve()))
     target = target_trials(config, sampler)
@@ -325,8 +326,6 @@ def run_study(
             seen.add(t.number)
             _log_trial(study, t, stream)
     if baselines:
-        if config.kind not in ("autoaugment", "randaugment"):
-            raise ConfigError("--baselines", config.kind, "baselines exist for autoaugment/randaugment studies")
         from optnas.studies._augment_kinds import evaluate_baselines
 
         for name, result in evaluate_baselines(config, data, study=study).items():
