@@ -209,7 +209,9 @@ def _closing(results: Path) -> str:
             "LIVE_SUMMARY",
             f"Only a tiny real-training run fitted the session ({m['trials']} trials each, {m['epochs']} epochs, "
             f"one seed, instead of the issue's 32 each): best feasible {'; '.join(cells)}. One seed at this "
-            "budget cannot separate the samplers; it shows the real pipeline end to end, not search efficiency.",
+            "budget cannot separate the samplers"
+            + (" (TPE is still in its 10 random start-up trials)" if m["trials"] <= 10 else "")
+            + "; it shows the real pipeline end to end, not search efficiency.",
         )
     else:
         text = text.replace(
