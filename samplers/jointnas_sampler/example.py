@@ -33,8 +33,8 @@ sampler = module.JointNASSampler(
     final_batch_size=4,  # K: stage-2 (predictor-guided genetic search) candidates
     pool_size=256,  # n: QMC candidates scored per batch
     seed=0,
-    # A small predictor keeps the demo fast; the defaults suit real studies.
-    predictor_config=PredictorConfig(pretrain_samples=256, pretrain_steps=100, fit_steps=100),
+    # A small pretraining sample keeps the demo fast; the defaults suit real studies.
+    predictor_config=PredictorConfig(pretrain_samples=256, pretrain_steps=100),
 )
 
 
