@@ -46,9 +46,9 @@ SECTIONS = (
         "a bare PyTorch training loop",
     ),
     Section(
-        "predictor_quality",
+        "predictor_quality_cifar",
         "Predictor quality (FBNetV3 Fig. 5)",
-        "python benchmarks/predictor_quality.py",
+        "python benchmarks/predictor_quality.py --preset cifar",
         "ranking by log MACs alone",
     ),
     Section(
