@@ -296,6 +296,7 @@ def run_study(
     # Validates sampler options and constraints; the store only touches its folder when used.
     sampler = make_sampler(config, data.num_classes, FileSystemArtifactStore(str(adir)))
     storage = open_storage(url, heartbeat_interval=heartbeat_interval)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # optnas prints one line per trial itself
     adir.mkdir(parents=True, exist_ok=True)
     study = open_study(config, storage, name, sampler)
     study.set_user_attr(ARTIFACT_ATTR, str(adir.resolve()))
@@ -307,7 +308,6 @@ def run_study(
     )
     start = time.monotonic()
     seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     while True:
         if timeout is not None and time.monotonic() - start > timeout:
             print("optnas: timeout reached", file=stream)
