@@ -229,7 +229,10 @@ class Predictor:
         if self.space.arch_width == 0:
             self._pretrained = True  # nothing to learn: the architecture is fixed
             return self
-        key = (self.space.fingerprint(), self.num_classes, self.seed, self.config)
+        cfg = self.config
+        # Only what step 1 depends on: changing step-2 settings reuses the pretrained encoder.
+        step1 = (cfg.hidden, cfg.embedding, cfg.pretrain_samples, cfg.pretrain_steps, cfg.lr, cfg.weight_decay)
+        key = (self.space.fingerprint(), self.num_classes, self.seed, step1)
         with _CACHE_LOCK:
             hit = _PRETRAIN_CACHE.get(key)
             if hit is not None:
