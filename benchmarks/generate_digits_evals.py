@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate_evals import _append, columns, done_indices  # noqa: E402
+from generate_evals import _append, columns, done_indices
 
-from optnas.data import load  # noqa: E402
-from optnas.space import preset  # noqa: E402
-from optnas.train import train_and_evaluate  # noqa: E402
+from optnas.data import load
+from optnas.space import preset
+from optnas.train import train_and_evaluate
 
 REPO = Path(__file__).resolve().parents[1]
 
