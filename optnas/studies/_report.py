@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,25 @@ __all__ = [
 _NAS_KINDS = ("jointnas", "autotrain")
 _STAGE_COLORS = {"stage1": "#1f77b4", "stage2": "#d62728", "evolve": "#9467bd"}
 _DASHBOARD_PREFIX = "optnas-"
+
+
+def _add_stage_traces(fig: Any, points: Sequence[Any], label: Callable[[FrozenTrial], str]) -> None:
+    """One marker trace per proposing stage for ``(x, y, trial)`` points, coloured by stage."""
+    import plotly.graph_objects as go
+
+    stages = [str(p[2].user_attrs.get("stage", "trial")) for p in points]
+    for stage in dict.fromkeys(stages):
+        sel = [p for p, s in zip(points, stages, strict=True) if s == stage]
+        fig.add_trace(
+            go.Scatter(
+                x=[p[0] for p in sel],
+                y=[p[1] for p in sel],
+                mode="markers",
+                name=f"{stage} trials",
+                marker={"color": _STAGE_COLORS.get(stage), "size": 8},
+                text=[label(p[2]) for p in sel],
+            )
+        )
 
 
 @dataclass
@@ -192,19 +211,7 @@ def _accuracy_vs_macs(study: optuna.Study, trials: Sequence[FrozenTrial]) -> Any
         fig.add_vline(
             x=limit / 1e6, line={"color": "red", "dash": "dash"}, annotation_text=f"max_macs = {limit / 1e6:g}M"
         )
-    stages = [str(t.user_attrs.get("stage", "trial")) for _, _, t in pts]
-    for stage in dict.fromkeys(stages):
-        sel = [p for p, s in zip(pts, stages, strict=True) if s == stage]
-        fig.add_trace(
-            go.Scatter(
-                x=[p[0] for p in sel],
-                y=[p[1] for p in sel],
-                mode="markers",
-                name=f"{stage} trials",
-                marker={"color": _STAGE_COLORS.get(stage), "size": 8},
-                text=[f"trial {p[2].number}: {p[2].user_attrs.get('arch', '')}" for p in sel],
-            )
-        )
+    _add_stage_traces(fig, pts, lambda t: f"trial {t.number}: {t.user_attrs.get('arch', '')}")
     front_x, front_y, best = [], [], -math.inf
     for x, y, _ in sorted(pts, key=lambda p: (p[0], -p[1])):
         if y > best:
@@ -253,19 +260,7 @@ def _calibration(study: optuna.Study, trials: Sequence[FrozenTrial]) -> tuple[An
     lo, hi = min(pred + meas), max(pred + meas)
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="predicted = measured", line={"dash": "dot"}))
-    stages = [str(p[2].user_attrs.get("stage", "trial")) for p in pairs]
-    for stage in dict.fromkeys(stages):
-        sel = [p for p, s in zip(pairs, stages, strict=True) if s == stage]
-        fig.add_trace(
-            go.Scatter(
-                x=[p[0] for p in sel],
-                y=[p[1] for p in sel],
-                mode="markers",
-                name=f"{stage} trials",
-                marker={"color": _STAGE_COLORS.get(stage), "size": 8},
-                text=[f"trial {p[2].number} (batch {p[2].user_attrs.get('batch')})" for p in sel],
-            )
-        )
+    _add_stage_traces(fig, pairs, lambda t: f"trial {t.number} (batch {t.user_attrs.get('batch')})")
     tau_text = "n/a" if tau is None else f"{tau:.3f}"
     fig.update_layout(
         title=f"{study.study_name}: predictor calibration, Kendall tau = {tau_text} (n = {len(pairs)})",
