@@ -20,26 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "samplers" / "jointnas_sampler"
 
 
-def test_layout() -> None:
-    assert sorted(p.name for p in PACKAGE.iterdir() if p.name != "__pycache__") == [
-        "LICENSE",
-        "README.md",
-        "__init__.py",
-        "example.py",
-    ]
-    assert not (ROOT / "samplers" / "__init__.py").exists()
-    assert (PACKAGE / "LICENSE").read_text().startswith("MIT License")
-
-
-def test_readme_front_matter_and_signature() -> None:
+def test_readme_signature() -> None:
     text = (PACKAGE / "README.md").read_text()
-    match = re.match(r"---\n(.*?)\n---\n", text, re.S)
-    assert match is not None
-    fields = dict(line.split(": ", 1) for line in match.group(1).splitlines())
-    assert set(fields) == {"author", "title", "description", "tags", "optuna_versions", "license"}
-    assert "sampler" in fields["tags"].strip("[]").split(", ")
-    assert optuna.__version__ in fields["optuna_versions"]
-    assert fields["license"] == "MIT License"
     # The documented constructor is the real one (names and defaults).
     documented = re.search(r"`JointNASSampler\(\*, (.*?)\)`", text, re.S)
     assert documented is not None

@@ -18,28 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "samplers" / "ppo_sampler"
 
 
-def test_layout() -> None:
-    assert sorted(p.name for p in PACKAGE.iterdir() if p.name != "__pycache__") == [
-        "LICENSE",
-        "README.md",
-        "__init__.py",
-        "example.py",
-    ]
-    assert not (ROOT / "samplers" / "__init__.py").exists()
-    assert (PACKAGE / "LICENSE").read_text().startswith("MIT License")
-
-
-def test_readme_front_matter() -> None:
-    text = (PACKAGE / "README.md").read_text()
-    match = re.match(r"---\n(.*?)\n---\n", text, re.S)
-    assert match is not None
-    fields = dict(line.split(": ", 1) for line in match.group(1).splitlines())
-    assert set(fields) == {"author", "title", "description", "tags", "optuna_versions", "license"}
-    assert "sampler" in fields["tags"].strip("[]").split(", ")
-    assert optuna.__version__ in fields["optuna_versions"]
-    assert fields["license"] == "MIT License"
-
-
 def test_load_local_module_reexports_the_sampler() -> None:
     module = optunahub.load_local_module(package="ppo_sampler", registry_root=str(ROOT / "samplers"))
     assert module.__all__ == ["PPOSampler"]
