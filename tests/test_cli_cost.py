@@ -94,3 +94,15 @@ def test_errors_via_main(args: list[str], needle: str, capsys: pytest.CaptureFix
     assert lines[0].startswith("optnas: error: ")
     assert needle in lines[0]
     assert "Traceback" not in captured.err
+
+
+def test_torchvision_classifier_cost(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cost", "torchvision:resnet18", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["macs"], data["params"]) == (1_814_073_344, 11_689_512)  # torchvision's resnet18 metadata
+    assert data["arch"] == "torchvision:resnet18 res224"
+    assert main(["cost", "torchvision:resnet18 small", "--resolution", "32", "--num-classes", "10", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["macs"], data["params"], data["arch"]) == (555_422_720, 11_173_962, "torchvision:resnet18 res32 small")
+    proc = _run("cost", "torchvision:vgg11")
+    assert proc.returncode == 2 and "vgg11" in proc.stderr and "Traceback" not in proc.stderr

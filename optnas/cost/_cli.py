@@ -7,7 +7,7 @@ import json
 
 from optnas._errors import ConfigError
 from optnas.cost._count import count
-from optnas.space import REFERENCES, Arch, reference
+from optnas.space import REFERENCES, TORCHVISION_MODELS, parse_arch
 
 __all__ = ["configure", "run"]
 
@@ -17,7 +17,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "arch",
         metavar="ARCH",
-        help=f"an architecture string (quote it) or a reference name: {', '.join(REFERENCES)}",
+        help=(
+            f"an architecture string (quote it), a reference name ({', '.join(REFERENCES)}) or "
+            f"'torchvision:<model> [res<R>] [small]' with a model from {', '.join(TORCHVISION_MODELS)}"
+        ),
     )
     parser.add_argument("--resolution", type=int, default=None, help="input resolution (default: the arch's)")
     parser.add_argument("--num-classes", type=int, default=1000, help="classifier width (default 1000)")
@@ -27,7 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the exact MACs and parameters."""
     text: str = args.arch
-    arch = reference(text) if text in REFERENCES else Arch.parse(text)
+    arch = parse_arch(text)
     if args.resolution is not None:
         if args.resolution < 1:
             raise ConfigError("--resolution", args.resolution, "must be a positive integer")

@@ -8,19 +8,25 @@ predictor's encoder, and the resource constraints of its constrained search (Sec
 
 Every formula works element-wise on numpy integer arrays, so :func:`count_columns` costs a whole
 QMC pool in one vectorized pass; :func:`count` applies the same formulas to one architecture.
+
+A torchvision classifier (:class:`~optnas.space.TorchvisionArch`, AutoTrain's fixed networks)
+has no closed form here: :func:`count` builds it on the meta device (shapes only, no memory, no
+training) and counts it with ``FlopCounterMode``, once per (network, resolution, classes).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from optnas.space import Arch, JointSpace
+from optnas._errors import ConfigError
+from optnas.space import AnyArch, JointSpace, TorchvisionArch
 
-__all__ = ["Cost", "PoolCost", "count", "count_columns"]
+__all__ = ["Cost", "PoolCost", "count", "count_columns", "infer_num_classes"]
 
 IntArray = npt.NDArray[np.int64]
 _I = np.int64
@@ -110,9 +116,11 @@ def _head(h: Any, cin: Any, channels: Any, fc: int | None, num_classes: int) -> 
     return macs + width * num_classes, params + width * num_classes + num_classes
 
 
-def count(arch: Arch, num_classes: int = 1000, resolution: int | None = None) -> Cost:
+def count(arch: AnyArch, num_classes: int = 1000, resolution: int | None = None) -> Cost:
     """Exact MACs and parameters of ``arch`` (at ``resolution`` if given, else its own)."""
     res = arch.resolution if resolution is None else resolution
+    if isinstance(arch, TorchvisionArch):
+        return _count_torchvision(arch.replace_resolution(res), num_classes)
     st = arch.stem
     h, macs, params = _conv_bn(_I(res), _I(3), _I(st.out_channels), st.kernel, st.stride, 1)
     for b in arch.blocks:
@@ -120,6 +128,38 @@ def count(arch: Arch, num_classes: int = 1000, resolution: int | None = None) ->
         macs, params = macs + m, params + p
     m, p = _head(h, _I(arch.last_channels), _I(arch.head.channels), arch.head.fc, num_classes)
     return Cost(int(macs + m), int(params + p), res, num_classes)
+
+
+def infer_num_classes(arch: AnyArch, params: int) -> int:
+    """Number of classes of a network with ``params`` parameters (exact, from the cost model).
+
+    The parameter count is affine in the classifier width, ``params(n) = params(1) + (n - 1) * d``,
+    so two exact counts (:func:`optnas.cost.count`) recover ``n``.
+
+    Raises:
+        ConfigError: ``params`` does not match the architecture for any positive class count.
+    """
+    p1 = count(arch, 1).params
+    d = count(arch, 2).params - p1
+    n, rem = divmod(params - p1, d)
+    if rem or n < 0:
+        raise ConfigError("params", params, f"does not match architecture {arch} for any number of classes")
+    return int(n) + 1
+
+
+@lru_cache(maxsize=64)
+def _count_torchvision(arch: TorchvisionArch, num_classes: int) -> Cost:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from optnas.models import build
+
+    model = build(arch, None, num_classes, device="meta").eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(torch.empty(1, 3, arch.resolution, arch.resolution, device="meta"))
+    params = sum(p.numel() for p in model.parameters())
+    return Cost(int(counter.get_total_flops()) // 2, int(params), arch.resolution, num_classes)
 
 
 def count_columns(space: JointSpace, cols: npt.NDArray[np.float64], num_classes: int = 1000) -> PoolCost:

@@ -25,7 +25,7 @@ from optnas.constraints import Constraint, check_satisfiable, feasible_mask
 from optnas.cost import count_columns
 from optnas.evolution._config import GAConfig
 from optnas.evolution._ga import adaptive_ga
-from optnas.space import Arch, JointSpace, Recipe
+from optnas.space import AnyArch, JointSpace, Recipe, parse_arch
 
 if TYPE_CHECKING:
     from optnas.predictor import Predictor
@@ -42,7 +42,7 @@ CLASSES_ATTR = "optnas:num_classes"
 class Candidate:
     """One result of :func:`evolve`."""
 
-    arch: Arch
+    arch: AnyArch
     recipe: Recipe
     predicted_accuracy: float
     macs: int
@@ -154,12 +154,9 @@ def _dataset_classes(study: optuna.Study) -> int:
         params = t.user_attrs.get("params")
         arch = t.user_attrs.get("arch")
         if params is not None and arch is not None:
-            from optnas.cost import count
+            from optnas.cost import infer_num_classes
 
-            a = Arch.parse(arch)
-            for k in range(1, 100_001):  # the classifier width is the only unknown
-                if count(a, k).params == params:
-                    return k
+            return infer_num_classes(parse_arch(arch), int(params))
     raise ConfigError("num_classes", None, "unknown for this study; pass num_classes")
 
 

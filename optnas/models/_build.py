@@ -14,14 +14,15 @@ building a model never touches torch's global random state.
 from __future__ import annotations
 
 from functools import partial
-from typing import cast
+from typing import cast, overload
 
 import torch
 from torch import nn
 from torchvision.ops import Conv2dNormActivation, SqueezeExcitation, StochasticDepth
 
 from optnas._errors import ConfigError
-from optnas.space import Arch, BlockSpec, Recipe, make_divisible
+from optnas.models._torchvision import torchvision_network
+from optnas.space import AnyArch, Arch, BlockSpec, Recipe, TorchvisionArch, make_divisible
 
 __all__ = ["MBConv", "Network", "build", "se_squeeze_channels"]
 
@@ -125,9 +126,11 @@ def _init(model: nn.Module, generator: torch.Generator) -> None:
             m.reset_running_stats()
         elif isinstance(m, nn.Linear):
             nn.init.normal_(m.weight, 0.0, 0.01, generator=generator)
-            nn.init.zeros_(m.bias)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
 
 
+@overload
 def build(
     arch: Arch,
     recipe: Recipe | None = None,
@@ -136,11 +139,36 @@ def build(
     seed: int | None = 0,
     generator: torch.Generator | None = None,
     device: str | torch.device = "cpu",
-) -> Network:
+) -> Network: ...
+
+
+@overload
+def build(
+    arch: TorchvisionArch,
+    recipe: Recipe | None = None,
+    num_classes: int = 1000,
+    *,
+    seed: int | None = 0,
+    generator: torch.Generator | None = None,
+    device: str | torch.device = "cpu",
+) -> nn.Module: ...
+
+
+def build(
+    arch: AnyArch,
+    recipe: Recipe | None = None,
+    num_classes: int = 1000,
+    *,
+    seed: int | None = 0,
+    generator: torch.Generator | None = None,
+    device: str | torch.device = "cpu",
+) -> nn.Module:
     """Build the network of ``arch``.
 
     Args:
-        arch: the architecture.
+        arch: the architecture: an :class:`~optnas.space.Arch` (a :class:`Network`) or a
+            :class:`~optnas.space.TorchvisionArch` (torchvision's classifier, see
+            :mod:`optnas.models._torchvision`).
         recipe: dropout and stochastic depth are taken from it (defaults of :class:`Recipe`
             when ``None``).
         num_classes: classifier width.
@@ -150,9 +178,15 @@ def build(
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
         raise ConfigError("num_classes", num_classes, "must be a positive integer")
+    if not isinstance(arch, Arch | TorchvisionArch):
+        raise ConfigError("arch", type(arch).__name__, "expected an optnas.space.Arch or TorchvisionArch")
     recipe = recipe if recipe is not None else Recipe()
+    model: nn.Module
     with torch.device("meta"):
-        model = Network(arch, num_classes, recipe.dropout, recipe.stochastic_depth)
+        if isinstance(arch, TorchvisionArch):
+            model = torchvision_network(arch, recipe, num_classes)
+        else:
+            model = Network(arch, num_classes, recipe.dropout, recipe.stochastic_depth)
     if torch.device(device).type == "meta":
         return model
     model = model.to_empty(device=device)

@@ -3,7 +3,8 @@
 Public names: :class:`Arch` (``Arch.parse(text)``, ``str(arch)``), :class:`Block`,
 :class:`Stage`, :class:`Stem`, :class:`Head`, :class:`Recipe`, :class:`JointSpace`,
 :class:`GroupSpec`, :class:`RecipeSpec`, :class:`IntRange`, :class:`FloatRange`,
-:class:`Choice`, :func:`preset`, :func:`reference`.
+:class:`Choice`, :func:`preset`, :func:`reference`, :class:`TorchvisionArch` (a torchvision
+classifier as a fixed AutoTrain architecture), :func:`parse_arch` (any architecture text).
 """
 
 from optnas.space._arch import (
@@ -19,8 +20,9 @@ from optnas.space._arch import (
 )
 from optnas.space._dims import Choice, Dim, FloatRange, IntRange
 from optnas.space._joint import GroupSpec, JointSpace, RecipeSpec
-from optnas.space._presets import PRESETS, REFERENCES, preset, reference
+from optnas.space._presets import PRESETS, REFERENCES, parse_arch, preset, reference
 from optnas.space._recipe import OPTIMIZERS, Recipe
+from optnas.space._torchvision import TORCHVISION_MODELS, AnyArch, TorchvisionArch, TorchvisionModel
 
 __all__ = [
     "ACTIVATIONS",
@@ -28,6 +30,8 @@ __all__ = [
     "PRESETS",
     "REFERENCES",
     "SE_VARIANTS",
+    "TORCHVISION_MODELS",
+    "AnyArch",
     "Arch",
     "Block",
     "BlockSpec",
@@ -42,7 +46,10 @@ __all__ = [
     "RecipeSpec",
     "Stage",
     "Stem",
+    "TorchvisionArch",
+    "TorchvisionModel",
     "make_divisible",
+    "parse_arch",
     "preset",
     "reference",
 ]

@@ -33,6 +33,7 @@ from optnas._errors import ConfigError
 from optnas.space._arch import ACTIVATIONS, SE_VARIANTS, Arch, Block, Head, Stage, Stem
 from optnas.space._dims import Choice, Dim, FloatRange, IntRange
 from optnas.space._recipe import OPTIMIZERS, Recipe
+from optnas.space._torchvision import PREFIX, AnyArch, TorchvisionArch
 
 if TYPE_CHECKING:
     import optuna
@@ -185,8 +186,9 @@ class JointSpace:
         head_fc, head_act: fixed head settings.
         name: a label (the preset name) used in reports.
         fixed: ``(name, value)`` pairs of dimensions fixed to a value (see :meth:`fix`).
-        fixed_arch: when set, the architecture is fixed and only the recipe is searched
-            (AutoTrain, see :meth:`recipe_only`).
+        fixed_arch: when set, the architecture (an :class:`Arch` or a torchvision classifier,
+            :class:`TorchvisionArch`) is fixed and only the recipe is searched (AutoTrain, see
+            :meth:`recipe_only`).
     """
 
     resolution: IntRange
@@ -201,7 +203,7 @@ class JointSpace:
     head_act: str = "hs"
     name: str = "custom"
     fixed: tuple[tuple[str, Any], ...] = ()
-    fixed_arch: Arch | None = None
+    fixed_arch: AnyArch | None = None
     _all: tuple[Dim, ...] = field(init=False, repr=False, compare=False, hash=False)
     _free: tuple[Dim, ...] = field(init=False, repr=False, compare=False, hash=False)
 
@@ -237,6 +239,15 @@ class JointSpace:
                 dims.append(Dim(f"g{i}_n", g.depth, "arch"))
             dims.append(Dim("head_c", self.head_channels, "arch"))
         dims.extend(self.recipe.dims())
+        if isinstance(self.fixed_arch, TorchvisionArch) and not self.fixed_arch.supports_stochastic_depth:
+            sd_range = self.recipe.stochastic_depth
+            sd = dict(self.fixed).get("stochastic_depth", sd_range.low if sd_range.low == sd_range.high else None)
+            if sd is None or float(sd) != 0.0:
+                raise ConfigError(
+                    "stochastic_depth",
+                    (sd_range.low, sd_range.high) if sd is None else sd,
+                    f"torchvision's {self.fixed_arch.model} has no stochastic depth; it must be 0",
+                )
         by_name = {d.name: d for d in dims}
         fixed_names = set()
         for key, value in self.fixed:
@@ -285,15 +296,22 @@ class JointSpace:
         merged.update(values)
         return dataclasses.replace(self, fixed=tuple(sorted(merged.items())))
 
-    def recipe_only(self, arch: Arch) -> JointSpace:
+    def recipe_only(self, arch: AnyArch) -> JointSpace:
         """AutoTrain (FBNetV3 Sec. 5.2, Table 2): fix the architecture, search the recipe.
 
         Values fixed earlier with :meth:`fix` are kept for the recipe dimensions; those of
-        architecture dimensions are dropped (the whole architecture is now fixed).
+        architecture dimensions are dropped (the whole architecture is now fixed). For a
+        :class:`TorchvisionArch` without stochastic depth (ResNet, MobileNet) the
+        ``stochastic_depth`` dimension is fixed to 0, since the network has nowhere to apply it.
         """
+        if not isinstance(arch, Arch | TorchvisionArch):
+            raise ConfigError("arch", type(arch).__name__, "expected an Arch or a TorchvisionArch")
         recipe_names = {f.name for f in dataclasses.fields(RecipeSpec)}
         kept = tuple((k, v) for k, v in self.fixed if k in recipe_names)
-        return dataclasses.replace(self, fixed_arch=arch, fixed=kept)
+        recipe = self.recipe
+        if isinstance(arch, TorchvisionArch) and not arch.supports_stochastic_depth:
+            recipe = dataclasses.replace(recipe, stochastic_depth=FloatRange(0.0, 0.0))
+        return dataclasses.replace(self, fixed_arch=arch, fixed=kept, recipe=recipe)
 
     def override(self, ranges: Mapping[str, IntRange | FloatRange | Choice]) -> JointSpace:
         """A copy with some dimensions' ranges replaced, by parameter name."""
@@ -379,7 +397,10 @@ class JointSpace:
             )
             rkw: dict[str, Any] = {k: _spec_from_json(k, v) for k, v in data["recipe"].items()}
             recipe = RecipeSpec(**rkw)
-            fixed_arch = Arch.parse(data["fixed_arch"]) if data.get("fixed_arch") else None
+            text = data.get("fixed_arch")
+            fixed_arch: AnyArch | None = None
+            if text:
+                fixed_arch = TorchvisionArch.parse(text) if text.startswith(PREFIX) else Arch.parse(text)
             return cls(
                 resolution=_spec_from_json("resolution", data["resolution"]),  # type: ignore[arg-type]
                 stem_channels=_spec_from_json("stem_c", data["stem_channels"]),  # type: ignore[arg-type]
@@ -453,7 +474,7 @@ class JointSpace:
             out[name] = np.full(n, dim.to_column(value))
         return out
 
-    def decode_params(self, params: Mapping[str, Any]) -> tuple[Arch, Recipe]:
+    def decode_params(self, params: Mapping[str, Any]) -> tuple[AnyArch, Recipe]:
         """``(Arch, Recipe)`` of a parameter dict (fixed dimensions filled in)."""
         values = self.fixed_values()
         for d in self._free:
@@ -463,7 +484,7 @@ class JointSpace:
             values[d.name] = params[d.name]
         return self._arch_of(values), self._recipe_of(values)
 
-    def _arch_of(self, v: Mapping[str, Any]) -> Arch:
+    def _arch_of(self, v: Mapping[str, Any]) -> AnyArch:
         if self.fixed_arch is not None:
             return self.fixed_arch
         stages = tuple(
@@ -500,12 +521,12 @@ class JointSpace:
             kw[f.name] = value
         return Recipe(**kw)
 
-    def iter_candidates(self, cols: FloatArray) -> Iterator[tuple[Arch, Recipe]]:
+    def iter_candidates(self, cols: FloatArray) -> Iterator[tuple[AnyArch, Recipe]]:
         """Decode every row of a column array."""
         for row in cols:
             yield self.decode_params(self.to_params(row))
 
-    def suggest(self, trial: optuna.trial.BaseTrial) -> tuple[Arch, Recipe]:
+    def suggest(self, trial: optuna.trial.BaseTrial) -> tuple[AnyArch, Recipe]:
         """Suggest every searched dimension on ``trial`` and decode the point."""
         params: dict[str, Any] = {}
         for d in self._free:

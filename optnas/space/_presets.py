@@ -18,8 +18,9 @@ from optnas._errors import ConfigError
 from optnas.space._arch import Arch
 from optnas.space._dims import Choice, FloatRange, IntRange
 from optnas.space._joint import GroupSpec, JointSpace, RecipeSpec
+from optnas.space._torchvision import PREFIX, AnyArch, TorchvisionArch
 
-__all__ = ["PRESETS", "REFERENCES", "preset", "reference"]
+__all__ = ["PRESETS", "REFERENCES", "parse_arch", "preset", "reference"]
 
 
 def _fbnetv3() -> JointSpace:
@@ -180,3 +181,19 @@ def reference(name: str, resolution: int | None = None) -> Arch:
         raise ConfigError("arch", name, f"unknown reference architecture; expected one of {sorted(REFERENCES)}")
     arch = Arch.parse(REFERENCES[name])
     return arch if resolution is None else arch.replace_resolution(resolution)
+
+
+def parse_arch(text: str) -> AnyArch:
+    """Any architecture text: a :data:`REFERENCES` name, ``torchvision:<model> [res<R>] [small]``
+    (:class:`TorchvisionArch`) or the block-string form of :meth:`Arch.parse`.
+
+    Raises:
+        ConfigError: naming the offending token.
+    """
+    if not isinstance(text, str):
+        raise ConfigError("arch", text, "expected an architecture string")
+    if text.strip() in REFERENCES:
+        return reference(text.strip())
+    if text.strip().startswith(PREFIX):
+        return TorchvisionArch.parse(text)
+    return Arch.parse(text)

@@ -67,7 +67,7 @@ import optuna
 from optuna.samplers import BaseSampler, GridSampler
 
 from optnas._errors import ConfigError
-from optnas.space import Arch, Choice, IntRange, JointSpace, Recipe
+from optnas.space import AnyArch, Choice, IntRange, JointSpace, Recipe
 
 if TYPE_CHECKING:
     from optnas.augment import Policy
@@ -346,7 +346,7 @@ def _resolution(spec: Any, image_size: int) -> int:
     return min(fitting) if fitting else max(values)
 
 
-def child_arch(space: JointSpace, image_size: int) -> Arch:
+def child_arch(space: JointSpace, image_size: int) -> AnyArch:
     """The child architecture of an augmentation study.
 
     ``space.fixed_arch`` (the study file's ``space.arch``) when set. Otherwise the smallest
@@ -457,7 +457,7 @@ class AugmentObjective:
 
     kind: str
     data: ImageData
-    arch: Arch
+    arch: AnyArch
     recipe: Recipe
     settings: AugmentSettings
     seed: int = 0

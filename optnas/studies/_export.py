@@ -3,11 +3,13 @@
 JointNAS / AutoTrain (FBNetV3, Dai et al., 2021, Sec. 3): the best feasible trained trial
 (:func:`optnas.studies.best_feasible`) gives
 
-- ``arch.txt``: the architecture in the block-string format of :meth:`optnas.space.Arch.parse`;
+- ``arch.txt``: the architecture text (:func:`optnas.space.parse_arch`: the block-string format of
+  :meth:`optnas.space.Arch.parse`, or ``torchvision:<model> ...`` for an AutoTrain study of a
+  torchvision classifier);
 - ``recipe.json``: the training recipe (:class:`optnas.space.Recipe` fields);
 - ``best.json``: arch, recipe, accuracy, exact cost, number of classes and constraints;
 - ``model.py``: a loadable PyTorch model definition, ``make_model()`` rebuilds the network with
-  ``optnas.models.build(Arch.parse(ARCH), Recipe(**RECIPE), num_classes=NUM_CLASSES)``.
+  ``optnas.models.build(parse_arch(ARCH), Recipe(**RECIPE), num_classes=NUM_CLASSES)``.
 
 AutoAugment / RandAugment: the policy, written by the augmentation study kinds
 (``optnas.studies._policies.export_policy``).
@@ -33,6 +35,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from optnas._errors import ConfigError
+from optnas.cost import infer_num_classes
 from optnas.studies._runner import CONFIG_ATTR, KIND_ATTR, best_feasible, open_storage
 
 __all__ = [
@@ -100,27 +103,8 @@ def policies_module() -> Any:
     return policies
 
 
-def infer_num_classes(arch: Any, params: int) -> int:
-    """Number of classes of a network with ``params`` parameters (exact, from the cost model).
-
-    The parameter count is affine in the classifier width, ``params(n) = params(1) + (n - 1) * d``,
-    so two exact counts (:func:`optnas.cost.count`) recover ``n``.
-
-    Raises:
-        ConfigError: ``params`` does not match the architecture for any positive class count.
-    """
-    from optnas.cost import count
-
-    p1 = count(arch, 1).params
-    d = count(arch, 2).params - p1
-    n, rem = divmod(params - p1, d)
-    if rem or n < 0:
-        raise ConfigError("params", params, f"does not match architecture {arch} for any number of classes")
-    return int(n) + 1
-
-
 def _best_nas(study: optuna.Study) -> tuple[FrozenTrial, Any, Any, int]:
-    from optnas.space import Arch, Recipe
+    from optnas.space import Recipe, parse_arch
 
     best = best_feasible(study, k=1)
     if not best:
@@ -128,7 +112,7 @@ def _best_nas(study: optuna.Study) -> tuple[FrozenTrial, Any, Any, int]:
     trial = best[0]
     ua = trial.user_attrs
     try:
-        arch = Arch.parse(str(ua["arch"]))
+        arch = parse_arch(str(ua["arch"]))
         recipe = Recipe(**dict(ua["recipe"]))
         params = int(ua["params"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -161,9 +145,9 @@ PARAMS = {params}
 def make_model(seed: int = 0) -> Any:
     """The network of ARCH with RECIPE's dropout and stochastic depth (``torch.nn.Module``)."""
     from optnas.models import build
-    from optnas.space import Arch, Recipe
+    from optnas.space import Recipe, parse_arch
 
-    return build(Arch.parse(ARCH), Recipe(**RECIPE), num_classes=NUM_CLASSES, seed=seed)
+    return build(parse_arch(ARCH), Recipe(**RECIPE), num_classes=NUM_CLASSES, seed=seed)
 
 
 if __name__ == "__main__":

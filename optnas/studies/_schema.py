@@ -19,7 +19,8 @@ A study file declares one study::
 
     [space]
     preset = "digits"          # fbnetv3 | cifar | digits
-    arch = "mobilenet_v2"      # autotrain (and augmentation child): fixed architecture
+    arch = "mobilenet_v2"      # autotrain (and augmentation child): fixed architecture: a reference
+                               # name, a block string, or "torchvision:resnet18 res32 small"
     [space.overrides]          # ranges by parameter name
     g1_c = [16, 32, 8]         # [min, max] or [min, max, step] for integers
     lr = {low = 0.001, high = 0.1, log = true}
@@ -54,8 +55,7 @@ from typing import Any
 
 from optnas._errors import ConfigError
 from optnas.constraints import Constraint, from_dict
-from optnas.space import REFERENCES as ARCH_REFERENCES
-from optnas.space import Arch, Choice, FloatRange, IntRange, JointSpace, preset, reference
+from optnas.space import Choice, FloatRange, IntRange, JointSpace, parse_arch, preset
 
 __all__ = ["KINDS", "StudyConfig", "load_study_file", "parse_study"]
 
@@ -163,9 +163,15 @@ def _space(section: Mapping[str, Any], kind: str) -> JointSpace:
     if kind == "autotrain" and arch_text is None:
         raise ConfigError("space.arch", None, "an autotrain study needs a fixed architecture (space.arch)")
     if arch_text is not None:
-        arch = reference(arch_text) if arch_text in ARCH_REFERENCES else Arch.parse(arch_text)
+        try:
+            arch = parse_arch(arch_text)
+        except ConfigError as exc:
+            raise ConfigError("space.arch", arch_text, f"{exc.field}={exc.value!r}: {exc.reason}") from None
         if kind in ("autotrain", "autoaugment", "randaugment"):
-            space = space.recipe_only(arch)
+            try:
+                space = space.recipe_only(arch)
+            except ConfigError as exc:
+                raise ConfigError("space.arch", arch_text, f"{exc.field}={exc.value!r}: {exc.reason}") from None
         else:
             raise ConfigError("space.arch", arch_text, f"a {kind} study searches the architecture; remove space.arch")
     fixed = _get(section, "fixed", dict, "space", {})

@@ -44,7 +44,7 @@ from optnas.cost import count
 from optnas.data import ImageData
 from optnas.data._loader import Loader
 from optnas.models import build
-from optnas.space import Arch, Recipe
+from optnas.space import AnyArch, Arch, Recipe, TorchvisionArch
 from optnas.train._bn import BatchNormWarmup
 from optnas.train._ema import make_ema
 from optnas.train._optim import make_optimizer, make_scheduler
@@ -107,7 +107,7 @@ def _progress(enabled: bool | None, total: int, desc: str) -> Any:
 
 
 def train_and_evaluate(
-    arch: Arch,
+    arch: AnyArch,
     recipe: Recipe,
     data: ImageData,
     *,
@@ -124,7 +124,8 @@ def train_and_evaluate(
     """Train ``arch`` with ``recipe`` on ``data`` and return its validation accuracy.
 
     Args:
-        arch: the architecture; images are resized to ``arch.resolution``.
+        arch: the architecture (an :class:`~optnas.space.Arch` or a torchvision classifier,
+            :class:`~optnas.space.TorchvisionArch`); images are resized to ``arch.resolution``.
         recipe: the training recipe (optimizer, lr, weight decay, momentum, mixup, dropout,
             stochastic depth, EMA, label smoothing, epochs, batch size, warm-up).
         data: the dataset (:func:`optnas.data.load`).
@@ -152,8 +153,8 @@ def train_and_evaluate(
         ConfigError: invalid arguments.
     """
     start = time.perf_counter()
-    if not isinstance(arch, Arch):
-        raise ConfigError("arch", type(arch).__name__, "expected an optnas.space.Arch")
+    if not isinstance(arch, Arch | TorchvisionArch):
+        raise ConfigError("arch", type(arch).__name__, "expected an optnas.space.Arch or TorchvisionArch")
     if not isinstance(recipe, Recipe):
         raise ConfigError("recipe", type(recipe).__name__, "expected an optnas.space.Recipe")
     if not isinstance(data, ImageData):
@@ -187,7 +188,7 @@ def train_and_evaluate(
 
 
 def _run(
-    arch: Arch,
+    arch: AnyArch,
     recipe: Recipe,
     data: ImageData,
     trial: optuna.trial.BaseTrial | None,
