@@ -1,14 +1,18 @@
 """AutoTrain delta (FBNetV3 Table 2, "Original vs AutoTrain"): one fixed architecture, the default
 recipe against the recipe JointNASSampler finds, same epochs, same data, same seed.
 
-The architecture is the one of ``studies/autotrain_<dataset>.toml``; the recipe ranges are the
-preset's, with the epoch budget fixed to ``--epochs`` for both sides. The AutoTrain study runs
+The architecture is the one of ``studies/autotrain_<dataset>.toml`` (or of the study file given
+with ``--study``, e.g. a torchvision classifier); the recipe ranges are the preset's, with the
+epoch budget fixed to ``--epochs`` for both sides. The AutoTrain study runs
 through ``optnas.studies.run_study`` (stage 1 + stage 2), then the default ``Recipe`` and the best
 found recipe are both retrained from scratch and evaluated on validation and test images.
 
-    python benchmarks/autotrain_delta.py [--dataset cifar10|digits] [--epochs 3] [--trials 10]
+    python benchmarks/autotrain_delta.py [--dataset cifar10|digits] [--epochs 3]
+    python benchmarks/autotrain_delta.py --study studies/autotrain_mobilenet_v3_small_cifar10.toml
 
-Writes ``benchmarks/results/autotrain_delta_<dataset>.json`` and ``.md``.
+Writes ``benchmarks/results/autotrain_delta_<dataset>.json`` and ``.md`` (with ``--study``:
+``autotrain_delta_<file stem without "autotrain_">``). For a network without stochastic depth
+(torchvision's ResNet and MobileNet) the default recipe's stochastic depth is 0, as in the search.
 """
 
 from __future__ import annotations
@@ -38,8 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batches", type=int, default=2, help="stage-1 batches T")
     ap.add_argument("--final", type=int, default=3, help="stage-2 batch size K")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--study", type=Path, default=None, help="an autotrain study file (default: by --dataset)")
     args = ap.parse_args(argv)
-    config = load_study_file(REPO / "studies" / f"autotrain_{args.dataset}.toml")
+    study_file = args.study or REPO / "studies" / f"autotrain_{args.dataset}.toml"
+    label = study_file.stem.removeprefix("autotrain_") if args.study else args.dataset
+    config = load_study_file(study_file)
     space = config.space.override({"epochs": IntRange(args.epochs, args.epochs)})
     config = dataclasses.replace(
         config,
@@ -66,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         n_trials = len(study.trials)
     search_s = time.perf_counter() - t0
     default = dataclasses.replace(Recipe(), epochs=args.epochs)
+    if "stochastic_depth" in space.fixed_values():  # e.g. 0 for a torchvision ResNet/MobileNet
+        default = dataclasses.replace(default, stochastic_depth=float(space.fixed_values()["stochastic_depth"]))
     found = dataclasses.replace(found, epochs=args.epochs)
     rows = {}
     for name, recipe in (("default", default), ("autotrain", found)):
@@ -85,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         "search_seconds": round(search_s, 1),
         "dataset": data.summary(),
     }
-    out = REPO / "benchmarks" / "results" / f"autotrain_delta_{args.dataset}"
+    out = REPO / "benchmarks" / "results" / f"autotrain_delta_{label}"
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": rows}, indent=2, default=str))
     d, a = rows["default"], rows["autotrain"]
 
@@ -93,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         return "-" if v is None else f"{v:.4f}"
 
     lines = [
-        f"# AutoTrain delta on {args.dataset} (FBNetV3 Table 2 style)",
+        f"# AutoTrain delta on {label} (FBNetV3 Table 2 style)",
         "",
         f"`{meta['command']}` — {meta['date']}, {meta['cores']} cores. Fixed architecture `{arch}`, "
         f"{args.epochs} epochs both sides, seed {args.seed}; the search ran {n_trials} trials in {search_s:.0f} s.",

@@ -64,6 +64,12 @@ SECTIONS = (
         "the default recipe on the same architecture",
     ),
     Section(
+        "autotrain_delta_mobilenet_v3_small_cifar10",
+        "AutoTrain of torchvision's MobileNetV3-Small on reduced CIFAR-10",
+        "python benchmarks/autotrain_delta.py --study studies/autotrain_mobilenet_v3_small_cifar10.toml",
+        "the default recipe on the same architecture",
+    ),
+    Section(
         "ga_time",
         "Stage-2 adaptive GA time",
         "python benchmarks/ga_time.py",
