@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -154,12 +155,41 @@ def test_recipe_only_space_needs_no_pretraining() -> None:
         ({"lr": 0.0}, "predictor.lr"),
         ({"weight_decay": -1e-3}, "predictor.weight_decay"),
         ({"huber_delta": -1.0}, "predictor.huber_delta"),
+        ({"frozen_fraction": 1.5}, "predictor.frozen_fraction"),
+        ({"finetune_lr_ratio": -0.1}, "predictor.finetune_lr_ratio"),
     ],
 )
 def test_config_validation(kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(ConfigError) as info:
         PredictorConfig(**kwargs)
     assert info.value.field == field
+
+
+def _encoder_state(p: Predictor) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in p._net.state_dict().items() if k.startswith(("encoder.", "proxy."))}
+
+
+@pytest.mark.parametrize("pretrain", [True, False])
+def test_step_2_freezes_the_encoder_then_fine_tunes_it(pretrain: bool) -> None:
+    """Sec. 3.2, step 2: the accuracy head trains on the frozen embedding, then everything is fine-tuned."""
+    cols = SPACE.sample(24, 5)
+    y = cost_target(cols)
+    frozen_cfg = PredictorConfig(
+        hidden=32, embedding=16, head_hidden=16, pretrain=pretrain, pretrain_samples=128, pretrain_steps=20,
+        fit_steps=40, frozen_fraction=1.0,
+    )
+    p = Predictor(SPACE, num_classes=10, seed=1, config=frozen_cfg)
+    if pretrain:
+        p.pretrain()
+    before = _encoder_state(p)
+    p.fit(cols, y)
+    after = _encoder_state(p)
+    assert all(torch.equal(before[k], after[k]) for k in before)  # frozen throughout
+    heads_moved = Predictor(SPACE, num_classes=10, seed=1, config=frozen_cfg)
+    assert not np.array_equal(heads_moved.predict(cols), p.predict(cols))
+    tuned = Predictor(SPACE, num_classes=10, seed=1, config=dataclasses.replace(frozen_cfg, frozen_fraction=0.5))
+    tuned.fit(cols, y)
+    assert any(not torch.equal(before[k], v) for k, v in _encoder_state(tuned).items())
 
 
 def test_fit_validates_its_input() -> None:
