@@ -526,6 +526,8 @@ class JointNASSampler(BaseSampler):
                 chosen = list(range(len(chosen))) + [
                     len(chosen) + i for i in np.argsort(-predicted[len(chosen) :], kind="stable")[: size - len(chosen)]
                 ]
+            # Slots in order of predicted accuracy, also when near-duplicates had to fill the batch.
+            chosen = sorted(chosen, key=lambda i: -float(predicted[i]))
         sel = pool[chosen]
         cost = count_columns(self.space, sel, self.num_classes)
         candidates = [
