@@ -21,9 +21,9 @@ Training follows the paper's two steps:
 
    The frozen phase matters: fine-tuning the encoder from the first step at the head's learning
    rate overwrites the pretrained embedding with a fit to a handful of noisy accuracies. On 175
-   real digits evaluations (``benchmarks/predictor_quality.py``) the single-phase schedule of 300
-   steps ranked held-out candidates with Kendall tau 0.06 / 0.06 / 0.19 / 0.35 from 8 / 16 / 32 / 64
-   samples, the two-phase one with 0.36 / 0.49 / 0.58 / 0.67.
+   real digits evaluations (``benchmarks/predictor_quality.py``, pretrained) the single-phase
+   schedule of 300 steps ranked held-out candidates with Kendall tau 0.06 / 0.06 / 0.19 / 0.36
+   from 8 / 16 / 32 / 64 samples, the two-phase one with 0.39 / 0.48 / 0.58 / 0.66.
 
 Everything is full-batch and seeded with an explicit ``torch.Generator``: for a given seed and
 training set the fitted predictor is identical.
