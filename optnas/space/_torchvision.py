@@ -86,6 +86,8 @@ class TorchvisionArch:
             raise ConfigError("arch", f"{PREFIX}{self.model}", f"unknown torchvision model; expected one of {expected}")
         if isinstance(self.resolution, bool) or not isinstance(self.resolution, int) or self.resolution < 1:
             raise ConfigError("resolution", self.resolution, "must be a positive integer")
+        if not isinstance(self.small, bool):
+            raise ConfigError("small", self.small, "must be True or False")
         if self.resolution < self.total_stride:
             raise ConfigError(
                 "resolution", self.resolution, f"too small for {self.model}'s total stride {self.total_stride}"

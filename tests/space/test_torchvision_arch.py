@@ -46,6 +46,15 @@ def test_bad_text_names_the_token(text: str, field: str, value: object) -> None:
     assert (err.value.field, err.value.value) == (field, value)
 
 
+def test_constructor_validates_its_fields() -> None:
+    with pytest.raises(ConfigError) as err:
+        TorchvisionArch("resnet18", 32, "yes")  # type: ignore[arg-type]
+    assert (err.value.field, err.value.value) == ("small", "yes")
+    with pytest.raises(ConfigError) as err:
+        TorchvisionArch("resnet18", 32.0)  # type: ignore[arg-type]
+    assert err.value.field == "resolution"
+
+
 def test_recipe_only_fixes_stochastic_depth_where_the_network_has_none() -> None:
     space = preset("fbnetv3")  # stochastic depth range (0.1, 0.2): 0 is outside it
     resnet = space.recipe_only(TorchvisionArch("resnet18", 224))
