@@ -55,7 +55,7 @@ from typing import Any
 
 from optnas._errors import ConfigError
 from optnas.constraints import Constraint, from_dict
-from optnas.space import Choice, FloatRange, IntRange, JointSpace, parse_arch, preset
+from optnas.space import Choice, FloatRange, IntRange, JointSpace, TorchvisionArch, parse_arch, preset
 
 __all__ = ["KINDS", "StudyConfig", "load_study_file", "parse_study"]
 
@@ -168,6 +168,13 @@ def _space(section: Mapping[str, Any], kind: str) -> JointSpace:
         except ConfigError as exc:
             raise ConfigError("space.arch", arch_text, f"{exc.field}={exc.value!r}: {exc.reason}") from None
         if kind in ("autotrain", "autoaugment", "randaugment"):
+            no_sd = isinstance(arch, TorchvisionArch) and not arch.supports_stochastic_depth
+            if no_sd and "stochastic_depth" in overrides:
+                raise ConfigError(
+                    "space.overrides.stochastic_depth",
+                    overrides["stochastic_depth"],
+                    f"torchvision's {arch.model} has no stochastic depth to search",
+                )
             try:
                 space = space.recipe_only(arch)
             except ConfigError as exc:

@@ -93,6 +93,30 @@ def test_autotrain_of_a_torchvision_classifier_runs_exports_and_evolves(tmp_path
     assert len(study.get_trials()) == 5
 
 
+def test_torchvision_arch_errors_name_the_study_field() -> None:
+    tv = "torchvision:resnet18 res32 small"
+    with pytest.raises(ConfigError) as err:
+        parse_study(
+            {"study": {"kind": "autotrain"}, "space": {"arch": tv, "overrides": {"stochastic_depth": [0.0, 0.2]}}}
+        )
+    assert (err.value.field, err.value.value) == ("space.overrides.stochastic_depth", [0.0, 0.2])
+    with pytest.raises(ConfigError) as err:
+        parse_study({"study": {"kind": "autotrain"}, "space": {"arch": tv, "fixed": {"stochastic_depth": 0.1}}})
+    assert err.value.field == "stochastic_depth"
+    with pytest.raises(ConfigError) as err:
+        parse_study({"study": {"kind": "autotrain"}, "space": {"arch": "torchvision:alexnet"}})
+    assert (err.value.field, err.value.value) == ("space.arch", "torchvision:alexnet")
+    assert "alexnet" in str(err.value)
+    # EfficientNet has stochastic depth: its range may be searched.
+    config = parse_study(
+        {
+            "study": {"kind": "autotrain"},
+            "space": {"arch": "torchvision:efficientnet_b0 res32 small", "overrides": {"stochastic_depth": [0.0, 0.3]}},
+        }
+    )
+    assert "stochastic_depth" in config.space.names
+
+
 @pytest.mark.parametrize("path", sorted((REPO / "studies").glob("*.toml")), ids=lambda p: p.name)
 def test_every_shipped_study_file_validates(path: Path) -> None:
     text = path.read_text()
