@@ -168,8 +168,11 @@ def _space(section: Mapping[str, Any], kind: str) -> JointSpace:
         except ConfigError as exc:
             raise ConfigError("space.arch", arch_text, f"{exc.field}={exc.value!r}: {exc.reason}") from None
         if kind in ("autotrain", "autoaugment", "randaugment"):
-            no_sd = isinstance(arch, TorchvisionArch) and not arch.supports_stochastic_depth
-            if no_sd and "stochastic_depth" in overrides:
+            if (
+                isinstance(arch, TorchvisionArch)
+                and not arch.supports_stochastic_depth
+                and "stochastic_depth" in overrides
+            ):
                 raise ConfigError(
                     "space.overrides.stochastic_depth",
                     overrides["stochastic_depth"],
