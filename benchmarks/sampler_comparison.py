@@ -25,7 +25,8 @@ for an infeasible candidate without "training" it.
 
 Results are written after every run to ``benchmarks/results/sampler_comparison.json`` (a rerun
 with the same settings resumes from it) and at the end to ``.md`` and a plot (``.png`` through
-kaleido, else ``.html``).
+kaleido, else ``.html``). Without internet, give kaleido Debian's Chromium:
+``apt-get install chromium; pip install kaleido; BROWSER_PATH=/usr/bin/chromium python ... --report-only``.
 """
 
 from __future__ import annotations
