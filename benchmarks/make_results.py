@@ -174,12 +174,16 @@ Wins, measured against the peer in the same run:
 
 Where it does not win, or where the evidence is too thin to say:
 
-- **The surrogate has almost no data.** Issue 8 asks for 400 real evaluations; the surrogate was fitted on
-  SURROGATE_ROWS (the generator produces one every ~5 minutes on this machine), and its cross-validated fit
-  is not predictive (R^2 SURROGATE_R2, Kendall tau SURROGATE_TAU). The sampler comparison therefore ranks
-  samplers on a fixed but essentially arbitrary landscape over the real space and constraint, not on real
-  CIFAR-10 accuracy, and its differences are small (the medians span about 0.01 in surrogate accuracy).
-  Rerun `benchmarks/surrogate.py` and `benchmarks/sampler_comparison.py` once the CSV is large.
+- **The sampler comparison.** On a surrogate fitted to SURROGATE_ROWS (issue 8 asks for
+  400 real evaluations; the generator produces one every 2-7 minutes on this machine), whose cross-validated fit is
+  predictive (R^2 SURROGATE_R2, Kendall tau SURROGATE_TAU), JointNAS finds worse candidates than GPSampler
+  and TPE at every budget; it only keeps all its trials feasible. Its predictor ranks reduced-CIFAR-10
+  candidates poorly below 32-64 samples (see the predictor-quality section), and proxy pretraining
+  hurts there. An earlier comparison on a 6-row, non-predictive surrogate that favoured JointNAS is
+  superseded. Rerun `benchmarks/surrogate.py` and `benchmarks/sampler_comparison.py` as the CSV grows.
+- **Predictor pretraining.** On real evaluations (digits and reduced CIFAR-10 at 4-6 epochs) accuracy is
+  not driven by MACs, and the MACs/params-pretrained encoder is no better (digits) or clearly worse
+  (CIFAR) than random features.
 - **Live check.** LIVE_SUMMARY
 - **Per-trial sampler cost.** JointNAS costs more per trial than TPE or random search (a predictor fit per
   batch and the GA, ~5-10x TPE's mean), though it is far cheaper than GP and negligible against minutes
