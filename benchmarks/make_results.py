@@ -254,30 +254,19 @@ def _closing(results: Path) -> str:
     summary = json.loads(cmp.read_text()).get("summary") if cmp.exists() else None
     if not summary:
         return text.replace("SAMPLER_SUMMARY", "not run (or no finished report).")
-    table, reach, target = summary["table"], summary["reach"], summary["target"]
-    parts = []
-    j = reach.get("jointnas", {})
-    t = reach.get("tpe", {})
-    if target is not None and j:
-        n = j.get("median_curve_trials")
-        parts.append(
-            f"JointNAS's median best-so-far curve reaches TPE's 64-trial median ({target:.4f}) after "
-            f"{n if n else 'more than 64'} trials (TPE itself: {t.get('median_curve_trials') or 'more than 64'}); "
-            f"target 1 (half the trials or fewer) is **{'met' if n and n <= 32 else 'not met'}**."
-        )
-    if "32" in table.get("jointnas", {}) and "32" in table.get("gp", {}):
-        a, b = table["jointnas"]["32"]["median"], table["gp"]["32"]["median"]
-        parts.append(
-            f"At 32 trials JointNAS's median best feasible accuracy is {a:.4f} against GP's {b:.4f} "
-            f"(ratio {a / b:.3f}); target 2 (lead GP) is **{'met' if a > b else 'not met'}**."
-        )
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from sampler_comparison import verdict  # the comparison's own verdict, not a second copy of its rules
+
+    table = summary["table"]
+    budgets = json.loads(cmp.read_text()).get("meta", {}).get("budgets", [16, 32, 64])
+    parts = [line.removeprefix("- ") for line in verdict(summary, budgets)]
     if "64" in table.get("jointnas", {}):
         best = max(table, key=lambda k: table[k].get("64", {}).get("median", -1.0))
         names = {"jointnas": "JointNAS", "tpe": "TPE", "gp": "GP", "random": "random search", "qmc": "QMC"}
         parts.append(
             f"At 64 trials the highest median is {names.get(best, best)}'s ({table[best]['64']['median']:.4f})."
         )
-    parts.append("These are surrogate numbers; read them with the surrogate caveat below.")
+    parts.append("These are surrogate numbers; the surrogate's fit is in its own section.")
     return text.replace("SAMPLER_SUMMARY", " ".join(parts))
 
 
