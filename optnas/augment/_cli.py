@@ -1,8 +1,13 @@
 """``optnas augment show POLICY --image PATH --out grid.png``: a grid of augmented samples.
 
-POLICY is a published policy name (``imagenet``, ``cifar10``, ``svhn``), a policy JSON file
-(the format of :meth:`optnas.augment.Policy.to_json`), ``randaugment:N,M`` or
-``trivialaugment``. The top-left cell is the original image; every other cell is one draw
+POLICY is a published policy name (``imagenet``, ``cifar10``, ``svhn``), a policy JSON file,
+``randaugment:N,M`` or ``trivialaugment``. A policy JSON file is either an AutoAugment policy
+(the format of :meth:`optnas.augment.Policy.to_json`) or a RandAugment setting
+``{"format": "optnas.augment.randaugment", "version": 1, "n": N, "m": M, "num_magnitude_bins": B}``;
+both may carry a ``"source"`` object (the study and trials ``optnas export`` took them from), so
+the ``policy.json`` that ``optnas export`` writes for either augmentation kind loads here.
+
+The top-left cell is the original image; every other cell is one draw
 of the policy, reproducible with ``--seed``. Policies containing SamplePairing blend with
 ``--pair-image`` (default: the input image mirrored left-right).
 """
@@ -10,6 +15,7 @@ of the policy, reproducible with ``--seed``. Policies containing SamplePairing b
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -18,9 +24,12 @@ import numpy as np
 
 from optnas._errors import ConfigError
 
-__all__ = ["configure", "load_pipeline", "run"]
+__all__ = ["RANDAUGMENT_FORMAT", "configure", "load_pipeline", "load_policy_file", "parse_randaugment", "run"]
 
 _RANDAUGMENT = re.compile(r"randaugment:(\d+),(\d+)")
+#: ``"format"`` of a RandAugment policy file (see the module docstring).
+RANDAUGMENT_FORMAT = "optnas.augment.randaugment"
+_RANDAUGMENT_KEYS = ("format", "version", "n", "m", "num_magnitude_bins", "source")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +51,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def load_pipeline(spec: str, *, seed: int | None = None) -> Any:
     """The albumentations pipeline named by a POLICY argument (see the module docstring)."""
-    from optnas.augment._policy import Policy
     from optnas.augment._published import PUBLISHED_POLICIES, published_policy
     from optnas.augment._rand import rand_augment, trivial_augment
 
@@ -63,10 +71,60 @@ def load_pipeline(spec: str, *, seed: int | None = None) -> Any:
             f"not a published policy ({', '.join(PUBLISHED_POLICIES)}), randaugment:N,M, "
             "trivialaugment, or an existing policy JSON file",
         )
+    return load_policy_file(path, seed=seed)
+
+
+def parse_randaugment(data: Any, *, source: str = "policy") -> tuple[int, int, int]:
+    """``(n, m, num_magnitude_bins)`` of a RandAugment policy document (module docstring).
+
+    Raises:
+        ConfigError: naming ``<source>.<key>`` for an unknown key or a bad value.
+    """
+    from optnas._validate import non_negative_int, one_of
+
+    if not isinstance(data, dict):
+        raise ConfigError(source, "...", "expected a JSON object")
+    for key in data:
+        if key not in _RANDAUGMENT_KEYS:
+            raise ConfigError(f"{source}.{key}", data[key], f"unknown key; expected one of {list(_RANDAUGMENT_KEYS)}")
+    one_of(f"{source}.format", data.get("format"), (RANDAUGMENT_FORMAT,))
+    one_of(f"{source}.version", data.get("version", 1), (1,))
+    for key in ("n", "m"):
+        if key not in data:
+            raise ConfigError(f"{source}.{key}", None, "missing")
+    if "source" in data and not isinstance(data["source"], dict):
+        raise ConfigError(f"{source}.source", data["source"], "expected a JSON object (provenance)")
+    n = non_negative_int(f"{source}.n", data["n"])
+    bins = non_negative_int(f"{source}.num_magnitude_bins", data.get("num_magnitude_bins", 31))
+    if bins < 2:
+        raise ConfigError(f"{source}.num_magnitude_bins", bins, "must be at least 2")
+    m = non_negative_int(f"{source}.m", data["m"])
+    if m > bins - 1:
+        raise ConfigError(f"{source}.m", m, f"must be at most num_magnitude_bins - 1 = {bins - 1}")
+    return n, m, bins
+
+
+def load_policy_file(path: str | Path, *, seed: int | None = None) -> Any:
+    """The albumentations pipeline of a policy JSON file (AutoAugment or RandAugment, module docstring).
+
+    Raises:
+        ConfigError: the file cannot be read, is not JSON, or does not follow either format.
+    """
+    from optnas.augment._policy import Policy
+    from optnas.augment._rand import rand_augment
+
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), "...", f"cannot read policy file: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = None  # Policy.from_json reports the syntax error with its line and column
+    if isinstance(data, dict) and data.get("format") == RANDAUGMENT_FORMAT:
+        n, m, bins = parse_randaugment(data, source=str(path))
+        return rand_augment(n, m, num_magnitude_bins=bins, seed=seed)
     return Policy.from_json(text, source=str(path)).to_albumentations(seed=seed)
 
 

@@ -20,7 +20,9 @@ independent of albumentations' serialization::
 
 ``op`` is one of :data:`optnas.augment.OP_NAMES`, ``prob`` a probability in [0, 1] and
 ``magnitude`` a bin in [0, 9] (``null`` for AutoContrast, Invert, Equalize; an integer
-there is accepted and dropped). ``"format"`` and ``"version"`` are optional on input.
+there is accepted and dropped). ``"format"`` and ``"version"`` are optional on input. An optional
+``"source"`` object records where the policy came from (``optnas export`` writes
+``{"study": NAME, "trials": [numbers]}``); it is checked to be an object and otherwise ignored.
 """
 
 from __future__ import annotations
@@ -181,9 +183,11 @@ class Policy:
         """Parse the policy JSON schema; errors name ``source`` and the offending key."""
         if not isinstance(data, dict):
             raise ConfigError(source, _short(data), "expected a JSON object")
-        unknown = set(data) - {"format", "version", "subpolicies"}
+        unknown = set(data) - {"format", "version", "subpolicies", "source"}
         if unknown:
             raise ConfigError(f"{source}.{sorted(unknown)[0]}", "...", "unknown key")
+        if "source" in data and not isinstance(data["source"], dict):
+            raise ConfigError(f"{source}.source", _short(data["source"]), "expected a JSON object (provenance)")
         if data.get("format", _FORMAT) != _FORMAT:
             raise ConfigError(f"{source}.format", data["format"], f"expected {_FORMAT!r}")
         if data.get("version", _VERSION) != _VERSION:

@@ -14,7 +14,9 @@ Stable public functions (``optnas export`` calls them):
   - ``policy.json``: for AutoAugment the policy in optnas' policy format
     (:meth:`optnas.augment.Policy.to_json`); for RandAugment
     ``{"format": "optnas.augment.randaugment", "version": 1, "n": N, "m": M, "num_magnitude_bins": B}``;
-    both with the trials they came from under ``"source"``;
+    both with the trials they came from under ``"source"``. The file is read back with the
+    reader of ``optnas augment show`` before it is written, so ``optnas augment show
+    OUT/policy.json`` (and ``train.augment = "OUT/policy.json"``) always loads it;
   - ``examples.png``: one row per example image, the original first and then independent
     draws of the pipeline (reproducible from ``seed``).
 
@@ -37,6 +39,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from optnas._errors import ConfigError
+from optnas.augment._cli import RANDAUGMENT_FORMAT, parse_randaugment
 from optnas.studies._augment_kinds import M_PARAM, N_PARAM, attach_pairing_pool
 
 if TYPE_CHECKING:
@@ -44,7 +47,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RANDAUGMENT_FORMAT", "best_randaugment", "best_trials", "export_policy", "final_policy", "render_examples"]
 
-RANDAUGMENT_FORMAT = "optnas.augment.randaugment"
 _KIND_ATTR = "optnas:kind"  # optnas.studies._runner.KIND_ATTR
 _CONFIG_ATTR = "optnas:config"  # optnas.studies._runner.CONFIG_ATTR
 _MIN_CELL = 64
@@ -214,6 +216,16 @@ def render_examples(pipeline: Any, images: U8, *, samples: int = 7, seed: int = 
     return grid
 
 
+def _check_readable(document: dict[str, Any], kind: str) -> None:
+    """Parse ``document`` with the reader of ``optnas augment show`` (a file it cannot read is never written)."""
+    from optnas.augment import Policy
+
+    if kind == "autoaugment":
+        Policy.from_dict(document, source="policy.json")
+    else:
+        parse_randaugment(document, source="policy.json")
+
+
 def export_policy(
     study: optuna.Study,
     out_dir: str | os.PathLike[str],
@@ -262,6 +274,7 @@ def export_policy(
         document = {"format": RANDAUGMENT_FORMAT, "version": 1, "n": n, "m": m, "num_magnitude_bins": bins}
         document["source"] = {"study": study.study_name, "trials": [best_trials(study, 1)[0].number]}
         pipeline = rand_augment(n, m, num_magnitude_bins=bins)
+    _check_readable(document, kind)
     album_path, policy_path, png_path = out / "albumentations.json", out / "policy.json", out / "examples.png"
     A.save(pipeline, str(album_path), data_format="json")
     policy_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -315,7 +315,7 @@ def test_autoaugment_export_and_report(tmp_path: Path, capsys: pytest.CaptureFix
     names = sorted(Path(p).name for p in capsys.readouterr().out.split())
     assert names == sorted(["albumentations.json", "policy.json", "examples.png", "SUMMARY.md"])
     document = json.loads((out / "policy.json").read_text())
-    assert document.pop("source") == {"study": "autoaugment", "trials": [6, 5, 4, 3, 2]}
+    assert document["source"] == {"study": "autoaugment", "trials": [6, 5, 4, 3, 2]}
     policy = Policy.from_dict(document)
     assert policy == final_policy(study, top=5) and len(policy.subpolicies) == 25
     assert "Final policy: 25 sub-policies from the top 5 policies." in (out / "SUMMARY.md").read_text()
