@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
-__all__ = ["ema_decay_at", "make_ema"]
+__all__ = ["WarmupEMA", "ema_decay_at", "make_ema"]
 
 
 def ema_decay_at(decay: float, updates: int) -> float:
@@ -42,6 +42,45 @@ def _warmup_ema(decay: float) -> Callable[[_Tensors, _Tensors, torch.Tensor | in
     return update
 
 
-def make_ema(model: nn.Module, decay: float) -> AveragedModel:
+class WarmupEMA(AveragedModel):
+    """``AveragedModel`` whose update never reads a device tensor on the host.
+
+    ``AveragedModel.update_parameters`` compares its ``n_averaged`` buffer with 0 and the
+    warm-up decay needs the update count; on an accelerator either is a device-to-host sync
+    per step. Here the count is kept on the host as well, the decay is a Python float, and
+    the update is one ``torch._foreach_lerp_`` per dtype: the same arithmetic as
+    ``AveragedModel(multi_avg_fn=...)`` with the warm-up decay, without the round trips.
+    """
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        super().__init__(model, multi_avg_fn=_warmup_ema(decay), use_buffers=True)
+        self.decay = decay
+        self.updates = 0
+
+    @torch.no_grad()
+    def update_parameters(self, model: nn.Module) -> None:
+        """Average ``model``'s parameters and buffers into this copy (copy on the first call)."""
+        ema = [*self.module.parameters(), *self.module.buffers()]
+        current = [*model.parameters(), *model.buffers()]
+        if self.updates == 0:
+            for e, c in zip(ema, current, strict=True):
+                e.detach().copy_(c.detach())
+        else:
+            weight = 1.0 - ema_decay_at(self.decay, self.updates)
+            groups: dict[tuple[torch.device, torch.dtype], tuple[list[torch.Tensor], list[torch.Tensor]]] = {}
+            for e, c in zip(ema, current, strict=True):
+                if torch.is_floating_point(e):
+                    es, cs = groups.setdefault((e.device, e.dtype), ([], []))
+                    es.append(e.detach())
+                    cs.append(c.detach())
+                else:  # integer buffers (BatchNorm's num_batches_tracked): follow the model
+                    e.detach().copy_(c.detach())
+            for es, cs in groups.values():
+                torch._foreach_lerp_(es, cs, weight)
+        self.updates += 1
+        self.n_averaged += 1
+
+
+def make_ema(model: nn.Module, decay: float) -> WarmupEMA:
     """An EMA copy of ``model``; call ``ema.update_parameters(model)`` after every step."""
-    return AveragedModel(model, multi_avg_fn=_warmup_ema(decay), use_buffers=True)
+    return WarmupEMA(model, decay)

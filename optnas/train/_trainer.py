@@ -23,6 +23,19 @@ BatchNorm running statistics use a cumulative average for their first ~10 steps
 not dominated by the arbitrary initial statistics.
 
 On CPU two calls with the same arguments (and the same thread count) give identical curves.
+
+Accelerators (``device="cuda"``, ``"cuda:1"``, ...):
+
+- ``num_workers`` DataLoader processes augment the batches (:class:`~optnas.data.Loader`); the
+  batches, and so the curves on CPU, are the same for every ``num_workers``.
+- ``precision`` ``"bf16"`` or ``"fp16"`` runs forward passes under ``torch.autocast`` (fp16 with a
+  ``torch.amp.GradScaler``); ``"fp32"`` (the default) is plain float32. ``channels_last`` stores
+  the model and the batches in ``torch.channels_last`` format (faster convolutions on GPUs).
+- The step does not wait for the device: the epoch's mixup partners are copied to the device
+  once per epoch, the EMA update uses a host-side count, and the loss sum and correct counts
+  are device tensors read once per epoch (the divergence check reads the loss sum every
+  :data:`SYNC_EVERY` steps on an accelerator and every step on CPU). fp16's gradient scaler
+  still checks for overflow on the host at every step (bf16 needs no scaler).
 """
 
 from __future__ import annotations
@@ -32,10 +45,12 @@ import dataclasses
 import math
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 
@@ -53,10 +68,15 @@ from optnas.train._result import TrainResult
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["evaluate", "train_and_evaluate"]
+__all__ = ["PRECISIONS", "SYNC_EVERY", "evaluate", "train_and_evaluate"]
 
 _MODEL, _TORCH, _MIXUP = 10, 11, 12
 _EVAL_BATCH = 500
+#: Precisions accepted by :func:`train_and_evaluate`.
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
+#: Steps between host reads of the running loss (divergence check) on an accelerator.
+SYNC_EVERY = 50
+_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def _derive(seed: int, tag: int) -> int:
@@ -64,16 +84,42 @@ def _derive(seed: int, tag: int) -> int:
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = _EVAL_BATCH) -> float:
-    """Top-1 accuracy of ``model`` (in eval mode) on normalized images ``x`` with labels ``y``."""
+def _accuracy(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], precision: str) -> float:
+    """Top-1 accuracy over ``batches``; the correct count stays on the device until the end."""
     was_training = model.training
     model.eval()
-    correct = 0
-    for i in range(0, x.shape[0], batch_size):
-        logits = model(x[i : i + batch_size])
-        correct += int((logits.argmax(dim=1) == y[i : i + batch_size]).sum())
+    correct: torch.Tensor | None = None
+    n = 0
+    for x, y in batches:
+        with _autocast(x.device, precision):
+            logits = model(x)
+        hits = (logits.argmax(dim=1) == y).sum()
+        correct = hits if correct is None else correct + hits
+        n += int(y.shape[0])
     model.train(was_training)
-    return correct / max(1, x.shape[0])
+    return (int(correct.item()) if correct is not None else 0) / max(1, n)
+
+
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = _EVAL_BATCH, *, precision: str = "fp32"
+) -> float:
+    """Top-1 accuracy of ``model`` (in eval mode) on normalized images ``x`` with labels ``y``."""
+    _precision(precision)
+    batches = ((x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, x.shape[0], batch_size))
+    return _accuracy(model, batches, precision)
+
+
+def _precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ConfigError("precision", precision, f"expected one of {PRECISIONS}")
+    return precision
+
+
+def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[Any]:
+    """``torch.autocast`` for bf16/fp16; nothing for fp32."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=_DTYPES[precision])
 
 
 @contextlib.contextmanager
@@ -120,6 +166,9 @@ def train_and_evaluate(
     device: str | torch.device = "cpu",
     progress: bool | None = None,
     num_threads: int | None = None,
+    num_workers: int = 0,
+    precision: str = "fp32",
+    channels_last: bool = False,
 ) -> TrainResult:
     """Train ``arch`` with ``recipe`` on ``data`` and return its validation accuracy.
 
@@ -142,6 +191,11 @@ def train_and_evaluate(
         device: torch device to train on.
         progress: show a tqdm bar; ``None`` shows one only when stderr is a terminal.
         num_threads: torch intra-op threads during the call (restored afterwards).
+        num_workers: DataLoader worker processes that augment the training batches (0: in
+            this process). Every value gives the same batches; on CPU, the same result.
+        precision: ``"fp32"`` (exact float32, the default), ``"bf16"`` or ``"fp16"``
+            (``torch.autocast``; fp16 adds a gradient scaler).
+        channels_last: use the ``torch.channels_last`` memory format for the model and batches.
 
     Returns:
         A :class:`TrainResult`. When the training loss becomes non-finite (a diverging
@@ -169,6 +223,11 @@ def train_and_evaluate(
         isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
     ):
         raise ConfigError("num_threads", num_threads, "must be a positive integer")
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+        raise ConfigError("num_workers", num_workers, "must be a non-negative integer")
+    _precision(precision)
+    if not isinstance(channels_last, bool):
+        raise ConfigError("channels_last", channels_last, "must be true or false")
     if evaluate_test and not data.has_test:
         raise ConfigError("evaluate_test", True, f"dataset {data.name!r} has no test split")
     dev = _device(device)
@@ -183,8 +242,49 @@ def train_and_evaluate(
         torch.default_generator.manual_seed(_derive(seed, _TORCH))
         if fork_devices:
             torch.cuda.default_generators[fork_devices[0]].manual_seed(_derive(seed, _TORCH))
-        result = _run(arch, recipe, data, trial, seed, augment, standard_augment, evaluate_test, dev, progress)
+        options = _Options(num_workers, precision, channels_last)
+        result = _run(arch, recipe, data, trial, seed, augment, standard_augment, evaluate_test, dev, progress, options)
     return dataclasses.replace(result, wall_time=time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The execution options of one run (how it runs, not what it learns)."""
+
+    num_workers: int = 0
+    precision: str = "fp32"
+    channels_last: bool = False
+
+
+@contextlib.contextmanager
+def _cudnn_benchmark(device: torch.device) -> Iterator[None]:
+    """cuDNN autotuning for the run's fixed shapes on CUDA (restored afterwards)."""
+    if device.type != "cuda":
+        yield
+        return
+    previous = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = previous
+
+
+def _mixup_plan(
+    rng: np.random.Generator, alpha: float, sizes: list[int], device: torch.device
+) -> tuple[list[float], torch.Tensor]:
+    """One epoch's mixup coefficients and partner permutations, drawn in step order.
+
+    The draws are those of a per-step ``beta`` then ``permutation``; the permutations go to
+    the device in one copy (offset by each batch's start) instead of one copy per step.
+    """
+    lams: list[float] = []
+    perms: list[npt.NDArray[np.int64]] = []
+    for size in sizes:
+        lams.append(float(rng.beta(alpha, alpha)))
+        perms.append(rng.permutation(size).astype(np.int64))
+    flat = np.concatenate(perms) if perms else np.zeros(0, dtype=np.int64)
+    return lams, torch.from_numpy(flat).to(device)
 
 
 def _run(
@@ -198,6 +298,7 @@ def _run(
     evaluate_test: bool,
     device: torch.device,
     progress: bool | None,
+    options: _Options,
 ) -> TrainResult:
     loader = Loader(
         data,
@@ -207,9 +308,33 @@ def _run(
         augment=augment,
         seed=seed,
         device=device,
+        num_workers=options.num_workers,
+        channels_last=options.channels_last,
+        epochs=recipe.epochs,
     )
-    val_x, val_y = loader.eval_tensors("val")
+    try:
+        with _cudnn_benchmark(device):
+            return _train(arch, recipe, data, trial, seed, evaluate_test, device, progress, options, loader)
+    finally:
+        loader.close()
+
+
+def _train(
+    arch: AnyArch,
+    recipe: Recipe,
+    data: ImageData,
+    trial: optuna.trial.BaseTrial | None,
+    seed: int,
+    evaluate_test: bool,
+    device: torch.device,
+    progress: bool | None,
+    options: _Options,
+    loader: Loader,
+) -> TrainResult:
+    precision = options.precision
     model = build(arch, recipe, data.num_classes, seed=_derive(seed, _MODEL), device=device)
+    if options.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     model.train()
     bn_warmup = BatchNormWarmup(model)
     optimizer = make_optimizer(model, recipe)
@@ -219,6 +344,10 @@ def _run(
     ema = make_ema(model, recipe.ema_decay) if recipe.ema else None
     evaluated: nn.Module = ema if ema is not None else model
     mixup = np.random.default_rng(np.random.SeedSequence([seed, _MIXUP])) if recipe.mixup_alpha > 0 else None
+    scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+    check_every = 1 if device.type == "cpu" else SYNC_EVERY
+    n_train = int(data.train_x.shape[0])
+    sizes = [min(recipe.batch_size, n_train - b * recipe.batch_size) for b in range(steps)]
 
     curve: list[float] = []
     losses: list[float] = []
@@ -228,34 +357,48 @@ def _run(
     try:
         for epoch in range(recipe.epochs):
             tic = time.perf_counter()
-            total, seen = 0.0, 0
-            for x, y in loader.epoch(epoch):
+            if mixup is not None:
+                lams, perms = _mixup_plan(mixup, recipe.mixup_alpha, sizes, device)
+            loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+            seen, finite_sum, finite_seen, offset = 0, 0.0, 0, 0
+            for b, (x, y) in enumerate(loader.epoch(epoch)):
                 bn_warmup.step()
-                if mixup is not None:
-                    lam = float(mixup.beta(recipe.mixup_alpha, recipe.mixup_alpha))
-                    perm = torch.from_numpy(mixup.permutation(x.shape[0])).to(device)
-                    x = x.mul(lam).add_(x[perm], alpha=1.0 - lam)
-                    out = model(x)
-                    loss = lam * criterion(out, y) + (1.0 - lam) * criterion(out, y[perm])
-                else:
-                    loss = criterion(model(x), y)
-                value = float(loss.detach())
-                if not math.isfinite(value):
-                    diverged = True
-                    break
+                size = int(x.shape[0])
+                with _autocast(device, precision):
+                    if mixup is not None:
+                        lam = lams[b]
+                        perm = perms[offset : offset + size]
+                        x = x.mul(lam).add_(x[perm], alpha=1.0 - lam)
+                        out = model(x)
+                        loss = lam * criterion(out, y) + (1.0 - lam) * criterion(out, y[perm])
+                    else:
+                        loss = criterion(model(x), y)
+                offset += size
+                running = loss_sum + loss.detach().double() * size
+                if (b + 1) % check_every == 0 or b + 1 == steps:
+                    value = float(running)
+                    if not math.isfinite(value):
+                        diverged = True
+                        break
+                    finite_sum, finite_seen = value, seen + size
+                loss_sum = running
+                seen += size
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    optimizer.step()
                 scheduler.step()
                 if ema is not None:
                     ema.update_parameters(model)
-                total += value * x.shape[0]
-                seen += x.shape[0]
                 bar.update(1)
             train_time += time.perf_counter() - tic
-            acc = evaluate(evaluated, val_x, val_y)
+            acc = _accuracy(evaluated, loader.eval_batches("val", _EVAL_BATCH), precision)
             curve.append(acc)
-            losses.append(total / seen if seen else math.nan)
+            losses.append(finite_sum / finite_seen if finite_seen else math.nan)
             bar.set_postfix(epoch=epoch + 1, loss=f"{losses[-1]:.3f}", val=f"{acc:.3f}")
             if trial is not None:
                 trial.report(acc, epoch + 1)
@@ -270,8 +413,7 @@ def _run(
 
     test_acc = None
     if evaluate_test:
-        test_x, test_y = loader.eval_tensors("test")
-        test_acc = evaluate(evaluated, test_x, test_y)
+        test_acc = _accuracy(evaluated, loader.eval_batches("test", _EVAL_BATCH), precision)
     return TrainResult(
         accuracy=curve[-1],
         curve=tuple(curve),
