@@ -16,7 +16,10 @@ out of range is reported by its bound alone ("must be a positive integer").
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import types
+import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -24,6 +27,7 @@ from optnas._errors import ConfigError
 
 __all__ = [
     "boolean",
+    "build_section",
     "integer",
     "kind_of",
     "non_negative_int",
@@ -157,3 +161,53 @@ def one_of(field: str, value: object, choices: Sequence[T]) -> T:
         if value == choice and type(value) is type(choice):
             return choice
     raise ConfigError(field, value, f"expected one of {list(choices)}")
+
+
+def _accepts(annotation: Any, value: object) -> bool:
+    """Whether ``value`` has the type ``annotation`` (int, float, bool, str, unions of them, None)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_accepts(a, value) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if annotation is str:
+        return isinstance(value, str)
+    return True  # a type this check does not know: the class validates it
+
+
+def _type_words(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return " or ".join(_type_words(a) for a in typing.get_args(annotation))
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", type(None): "nothing"}
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def build_section(field: str, value: object, cls: type[T]) -> T:
+    """``cls(**value)`` for a frozen-dataclass section, with errors naming ``field.<key>``.
+
+    Unknown keys and values of the wrong type (from the dataclass annotations) are reported here;
+    range checks are the class's own (its ``__post_init__``), re-raised under ``field``.
+    """
+    section = table(field, value)
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not a dataclass")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    for key, item in section.items():
+        if key not in names:
+            raise ConfigError(f"{field}.{key}", item, f"unknown key; expected one of {names}")
+        if not _accepts(hints.get(key, Any), item):
+            raise ConfigError(f"{field}.{key}", item, f"must be {_type_words(hints[key])}, got {kind_of(item)}")
+    try:
+        return cls(**section)
+    except ConfigError as exc:
+        last = exc.field.rsplit(".", 1)[-1]
+        where = f"{field}.{last}" if last in names else f"{field}: {exc.field}"
+        raise ConfigError(where, exc.value, exc.reason) from None

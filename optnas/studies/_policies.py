@@ -39,7 +39,6 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from optnas._errors import ConfigError
-from optnas.augment._cli import RANDAUGMENT_FORMAT, parse_randaugment
 from optnas.studies._augment_kinds import M_PARAM, N_PARAM, attach_pairing_pool
 
 if TYPE_CHECKING:
@@ -47,6 +46,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RANDAUGMENT_FORMAT", "best_randaugment", "best_trials", "export_policy", "final_policy", "render_examples"]
 
+#: ``optnas.augment._cli.RANDAUGMENT_FORMAT`` (not imported: ``optnas.augment`` imports albumentations).
+RANDAUGMENT_FORMAT = "optnas.augment.randaugment"
 _KIND_ATTR = "optnas:kind"  # optnas.studies._runner.KIND_ATTR
 _CONFIG_ATTR = "optnas:config"  # optnas.studies._runner.CONFIG_ATTR
 _MIN_CELL = 64
@@ -219,6 +220,7 @@ def render_examples(pipeline: Any, images: U8, *, samples: int = 7, seed: int = 
 def _check_readable(document: dict[str, Any], kind: str) -> None:
     """Parse ``document`` with the reader of ``optnas augment show`` (a file it cannot read is never written)."""
     from optnas.augment import Policy
+    from optnas.augment._cli import parse_randaugment
 
     if kind == "autoaugment":
         Policy.from_dict(document, source="policy.json")

@@ -28,9 +28,9 @@ A study file declares one study::
     [space.fixed]              # fix dimensions to a value
     resolution = 16
 
-    [constraints]
-    max_macs = 2e6             # max_<metric>, metric in macs | params
-    max_params = 5e4
+    [constraints]              # jointnas / autotrain only: an autoaugment or randaugment study
+    max_macs = 2e6             #   trains one fixed child, and [constraints] there is an error
+    max_params = 5e4           # max_<metric>, metric in macs | params
 
     [sampler]                  # JointNASSampler / PPOSampler / grid settings of the kind
     batch_size = 8
@@ -48,16 +48,19 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from optnas import _validate as v
 from optnas._errors import ConfigError
 from optnas.constraints import Constraint, from_dict
 from optnas.space import Choice, FloatRange, IntRange, JointSpace, TorchvisionArch, parse_arch, preset
 
 __all__ = ["KINDS", "StudyConfig", "load_study_file", "parse_study"]
+
+T = TypeVar("T")
 
 KINDS: tuple[str, ...] = ("jointnas", "autotrain", "autoaugment", "randaugment")
 DATASETS: tuple[str, ...] = ("digits", "imagefolder", "cifar10", "cifar100", "svhn")
@@ -104,21 +107,9 @@ class StudyConfig:
         }
 
 
-def _get(section: Mapping[str, Any], key: str, types: type | tuple[type, ...], where: str, default: Any = None) -> Any:
-    if key not in section:
-        return default
-    value = section[key]
-    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
-        raise ConfigError(f"{where}.{key}", value, "has the wrong type")
-    if not isinstance(value, types):
-        names = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
-        raise ConfigError(f"{where}.{key}", value, f"expected {names}")
-    return value
-
-
-def _positive(value: Any, where: str) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ConfigError(where, value, "must be a positive integer")
+def _opt(section: Mapping[str, Any], key: str, where: str, check: Callable[[str, Any], T]) -> T | None:
+    """``check(f"{where}.{key}", value)`` when the key is present, else ``None``."""
+    return check(f"{where}.{key}", section[key]) if key in section else None
 
 
 def _range_of(name: str, value: Any) -> IntRange | FloatRange | Choice:
@@ -148,9 +139,9 @@ def _range_of(name: str, value: Any) -> IntRange | FloatRange | Choice:
 
 
 def _space(section: Mapping[str, Any], kind: str) -> JointSpace:
-    name = _get(section, "preset", str, "space", "digits")
+    name = _opt(section, "preset", "space", v.string) or "digits"
     space = preset(name)
-    overrides = _get(section, "overrides", dict, "space", {})
+    overrides = dict(_opt(section, "overrides", "space", v.table) or {})
     # Range overrides first, so that a dimension's new range is what the fixed values are checked against.
     for key, value in overrides.items():
         try:
@@ -159,7 +150,7 @@ def _space(section: Mapping[str, Any], kind: str) -> JointSpace:
             if exc.field.startswith("space."):
                 raise
             raise ConfigError(f"space.overrides.{key}", value, exc.reason) from exc
-    arch_text = _get(section, "arch", str, "space")
+    arch_text = _opt(section, "arch", "space", v.string)
     if kind == "autotrain" and arch_text is None:
         raise ConfigError("space.arch", None, "an autotrain study needs a fixed architecture (space.arch)")
     if arch_text is not None:
@@ -184,10 +175,31 @@ def _space(section: Mapping[str, Any], kind: str) -> JointSpace:
                 raise ConfigError("space.arch", arch_text, f"{exc.field}={exc.value!r}: {exc.reason}") from None
         else:
             raise ConfigError("space.arch", arch_text, f"a {kind} study searches the architecture; remove space.arch")
-    fixed = _get(section, "fixed", dict, "space", {})
+    fixed = dict(_opt(section, "fixed", "space", v.table) or {})
     if fixed:
         space = space.fix(**fixed)
     return space
+
+
+def _constraints(section: Mapping[str, Any], kind: str) -> tuple[Constraint, ...]:
+    """The ``[constraints]`` table; an augmentation study (one fixed child network) takes none."""
+    for key, value in section.items():
+        if not key.startswith("max_"):
+            from_dict({key: value})  # its error names the expected key form
+        v.positive_number(f"constraints.{key}", value)
+    if kind in _FIXED_CHILD_KINDS and section:
+        key = next(iter(section))
+        raise ConfigError(
+            f"constraints.{key}",
+            section[key],
+            f"a {kind} study trains one fixed child network, so a resource constraint cannot apply; "
+            "remove [constraints] (choose the child with space.arch)",
+        )
+    return tuple(from_dict(section))
+
+
+#: Study kinds whose every trial trains the same child network: nothing for a constraint to select.
+_FIXED_CHILD_KINDS = ("autoaugment", "randaugment")
 
 
 def parse_study(data: Mapping[str, Any], *, source: str = "<dict>") -> StudyConfig:
@@ -195,34 +207,68 @@ def parse_study(data: Mapping[str, Any], *, source: str = "<dict>") -> StudyConf
     for key, value in data.items():
         if key not in _SECTIONS:
             raise ConfigError("section", key, f"unknown section; expected one of {sorted(_SECTIONS)}")
-        if not isinstance(value, Mapping):
-            raise ConfigError(key, value, "must be a table")
+        v.table(key, value)
         allowed = _SECTIONS[key]
         if allowed:
             for sub in value:
                 if sub not in allowed:
                     raise ConfigError(f"{key}.{sub}", value[sub], f"unknown key; expected one of {sorted(allowed)}")
     study = data.get("study", {})
-    kind = _get(study, "kind", str, "study")
+    kind = _opt(study, "kind", "study", v.string)
     if kind is None:
         raise ConfigError("study.kind", None, f"missing; expected one of {KINDS}")
     if kind not in KINDS:
         raise ConfigError("study.kind", kind, f"unknown study kind; expected one of {KINDS}")
-    name = _get(study, "name", str, "study", f"optnas-{kind}")
-    seed = _get(study, "seed", int, "study", 0)
-    if seed < 0:
-        raise ConfigError("study.seed", seed, "must be >= 0")
-    n_trials = _get(study, "n_trials", int, "study")
-    _positive(n_trials, "study.n_trials")
+    name = _opt(study, "name", "study", v.string) or f"optnas-{kind}"
+    seed = _opt(study, "seed", "study", v.non_negative_int) or 0
+    n_trials = _opt(study, "n_trials", "study", v.positive_int)
+    storage = _opt(study, "storage", "study", v.string)
+    artifacts = _opt(study, "artifacts", "study", v.string)
+    _opt(study, "description", "study", v.string)
 
-    dataset = dict(data.get("dataset", {"name": "digits"}))
-    dname = _get(dataset, "name", str, "dataset", "digits")
+    dataset = _dataset(dict(data.get("dataset", {"name": "digits"})), source)
+    space = _space(data.get("space", {}), kind)
+    constraints = _constraints(data.get("constraints", {}), kind)
+    sampler = _sampler(dict(data.get("sampler", {})), kind)
+    train = dict(data.get("train", {}))
+    _opt(train, "epochs", "train", v.positive_int)
+    _opt(train, "num_threads", "train", v.positive_int)
+    _opt(train, "device", "train", v.string)
+    _opt(train, "augment", "train", v.string)
+    _opt(train, "prune", "train", v.boolean)
+    return StudyConfig(
+        kind=kind,
+        name=name,
+        seed=seed,
+        dataset=dataset,
+        space=space,
+        constraints=constraints,
+        sampler=sampler,
+        train=train,
+        augment=dict(data.get("augment", {})),
+        storage=storage,
+        n_trials=n_trials,
+        artifacts=artifacts,
+        source=source,
+    )
+
+
+_POSITIVE_SAMPLER = {"batch_size", "n_batches", "pool_size", "population", "hidden_size"}
+
+
+def _dataset(dataset: dict[str, Any], source: str) -> dict[str, Any]:
+    """The ``[dataset]`` table, with ``root`` resolved for an imagefolder dataset."""
+    dname = _opt(dataset, "name", "dataset", v.string) or "digits"
     if dname not in DATASETS:
         raise ConfigError("dataset.name", dname, f"unknown dataset; expected one of {DATASETS}")
     dataset["name"] = dname
     for key in ("subset", "val_size"):
-        _positive(dataset.get(key), f"dataset.{key}")
-    root = _get(dataset, "root", str, "dataset")
+        _opt(dataset, key, "dataset", v.positive_int)
+    for key in ("download", "balanced"):
+        _opt(dataset, key, "dataset", v.boolean)
+    if "val_fraction" in dataset:
+        v.number("dataset.val_fraction", dataset["val_fraction"], low=0.0, high=1.0, low_open=True)
+    root = _opt(dataset, "root", "dataset", v.string)
     if dname == "imagefolder":
         if root is None:
             raise ConfigError("dataset.root", None, "an imagefolder dataset needs a root directory")
@@ -235,36 +281,32 @@ def parse_study(data: Mapping[str, Any], *, source: str = "<dict>") -> StudyConf
             else:
                 raise ConfigError("dataset.root", root, "directory does not exist")
         dataset["root"] = str(path.resolve())
+    return dataset
 
-    space = _space(data.get("space", {}), kind)
-    constraints = tuple(from_dict(data.get("constraints", {})))
-    sampler = dict(data.get("sampler", {}))
-    train = dict(data.get("train", {}))
-    _positive(train.get("epochs"), "train.epochs")
-    _positive(train.get("num_threads"), "train.num_threads")
+
+def _sampler(sampler: dict[str, Any], kind: str) -> dict[str, Any]:
+    """Checks of the ``[sampler]`` table that need no sampler (the sampler's constructor does the rest).
+
+    Counts must be positive integers and numbers finite; for jointnas/autotrain the ``[sampler.ga]``
+    and ``[sampler.predictor]`` tables are checked field by field (``GAConfig``, ``PredictorConfig``).
+    """
     for key, value in sampler.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(f"sampler.{key}", value, "must be finite")
-        if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0 and key in _POSITIVE_SAMPLER:
-            raise ConfigError(f"sampler.{key}", value, "must be > 0")
-    return StudyConfig(
-        kind=kind,
-        name=name,
-        seed=seed,
-        dataset=dataset,
-        space=space,
-        constraints=constraints,
-        sampler=sampler,
-        train=train,
-        augment=dict(data.get("augment", {})),
-        storage=_get(study, "storage", str, "study"),
-        n_trials=n_trials,
-        artifacts=_get(study, "artifacts", str, "study"),
-        source=source,
-    )
+        where = f"sampler.{key}"
+        if key in _POSITIVE_SAMPLER:
+            if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+                raise ConfigError(where, value, "must be > 0")
+            v.positive_int(where, value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(where, value, "must be finite")
+    if kind in ("jointnas", "autotrain"):
+        from optnas.evolution import GAConfig
+        from optnas.predictor import PredictorConfig
 
-
-_POSITIVE_SAMPLER = {"batch_size", "n_batches", "pool_size", "population", "hidden_size"}
+        if "ga" in sampler:
+            v.build_section("sampler.ga", sampler["ga"], GAConfig)
+        if "predictor" in sampler:
+            v.build_section("sampler.predictor", sampler["predictor"], PredictorConfig)
+    return sampler
 
 
 def load_study_file(path: str | Path) -> StudyConfig:
