@@ -33,6 +33,7 @@ __all__ = [
     "check_satisfiable",
     "feasible_mask",
     "from_dict",
+    "max_latency_ms",
     "max_macs",
     "max_params",
     "minimum_cost",
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 #: Constrained statistics and their human units.
-METRICS: dict[str, str] = {"macs": "MACs", "params": "parameters"}
+METRICS: dict[str, str] = {"macs": "MACs", "params": "parameters", "latency_ms": "ms"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,11 @@ def max_macs(limit: float) -> Constraint:
 def max_params(limit: float) -> Constraint:
     """At most ``limit`` parameters (e.g. ``max_params(5e6)``)."""
     return Constraint("params", limit)
+
+
+def max_latency_ms(limit: float) -> Constraint:
+    """At most ``limit`` milliseconds of predicted latency (``optnas.cost.LatencyTable``)."""
+    return Constraint("latency_ms", limit)
 
 
 def from_dict(data: Mapping[str, Any]) -> list[Constraint]:
@@ -138,10 +144,11 @@ def check_satisfiable(space: JointSpace, constraints: Iterable[Constraint], num_
     for c in constraints:
         achievable = getattr(cheapest, c.metric)
         if achievable > c.limit:
+            shown = f"{achievable:.4g} {METRICS[c.metric]}" if isinstance(achievable, float) else f"{achievable:,}"
             raise ConfigError(
                 c.name,
                 c.limit,
-                f"no candidate of the space can meet it: the smallest achievable {c.metric} is {achievable:,}",
+                f"no candidate of the space can meet it: the smallest achievable {c.metric} is {shown}",
             )
 
 
@@ -154,6 +161,8 @@ def record(trial: optuna.trial.BaseTrial, constraints: Sequence[Constraint], cos
     """
     trial.set_user_attr("macs", int(cost.macs))
     trial.set_user_attr("params", int(cost.params))
+    if cost.latency is not None or any(c.metric == "latency_ms" for c in constraints):
+        trial.set_user_attr("latency_ms", float(cost.latency_ms))
     feasible = True
     for c in constraints:
         v = c.value(cost)

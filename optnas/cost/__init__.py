@@ -1,5 +1,36 @@
-"""Exact analytic cost model: ``count(arch)`` and the vectorized ``count_columns(space, cols)``."""
+"""Exact analytic cost model and latency prediction.
+
+- :func:`count` / :func:`count_columns`: exact MACs and parameters (vectorized over pools).
+- :class:`LatencyTable`: per-block latency lookup table of a device (measured lazily and cached
+  per device fingerprint, or a user's JSON/CSV table), :func:`measure_latency`,
+  :func:`device_table`, :func:`default_latency_table`, :func:`use_latency_table`.
+"""
 
 from optnas.cost._count import Cost, PoolCost, count, count_columns, infer_num_classes
+from optnas.cost._defaults import default_latency_table, use_latency_table
+from optnas.cost._latency import (
+    BlockKey,
+    LatencyTable,
+    LatencyTarget,
+    arch_keys,
+    device_fingerprint,
+    device_table,
+    measure_latency,
+)
 
-__all__ = ["Cost", "PoolCost", "count", "count_columns", "infer_num_classes"]
+__all__ = [
+    "BlockKey",
+    "Cost",
+    "LatencyTable",
+    "LatencyTarget",
+    "PoolCost",
+    "arch_keys",
+    "count",
+    "count_columns",
+    "default_latency_table",
+    "device_fingerprint",
+    "device_table",
+    "infer_num_classes",
+    "measure_latency",
+    "use_latency_table",
+]

@@ -16,9 +16,9 @@ training) and counts it with ``FlopCounterMode``, once per (network, resolution,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,20 +26,42 @@ import numpy.typing as npt
 from optnas._errors import ConfigError
 from optnas.space import AnyArch, JointSpace, TorchvisionArch
 
+if TYPE_CHECKING:
+    from optnas.cost._latency import LatencyTable
+
 __all__ = ["Cost", "PoolCost", "count", "count_columns", "infer_num_classes"]
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 _I = np.int64
 
 
 @dataclass(frozen=True)
 class Cost:
-    """Cost of one architecture at its resolution."""
+    """Cost of one architecture at its resolution.
+
+    ``latency_ms`` is the latency predicted by a per-block lookup table
+    (:class:`optnas.cost.LatencyTable`): the one given to :func:`count`, else, on first access,
+    the default table of :func:`optnas.cost.default_latency_table`.
+    """
 
     macs: int
     params: int
     resolution: int
     num_classes: int
+    latency: float | None = None
+    arch: AnyArch | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def latency_ms(self) -> float:
+        """Predicted latency in milliseconds (see the class docstring)."""
+        if self.latency is not None:
+            return self.latency
+        if self.arch is None:
+            raise ConfigError("max_latency_ms", None, "this cost has no latency: count it with latency=<LatencyTable>")
+        from optnas.cost._defaults import default_latency_table
+
+        return default_latency_table().predict(self.arch, self.num_classes)
 
     @property
     def mflops(self) -> float:
@@ -60,15 +82,43 @@ class Cost:
             "mparams": self.mparams,
             "resolution": self.resolution,
             "num_classes": self.num_classes,
+            **({"latency_ms": self.latency} if self.latency is not None else {}),
         }
 
 
 @dataclass(frozen=True)
 class PoolCost:
-    """Costs of a pool of candidates (one entry per row)."""
+    """Costs of a pool of candidates (one entry per row).
+
+    ``latency_ms`` is predicted from a per-block lookup table, vectorized over the pool: the
+    table given to :func:`count_columns`, else, on first access, the default table of
+    :func:`optnas.cost.default_latency_table`.
+    """
 
     macs: IntArray
     params: IntArray
+    latency: FloatArray | None = None
+    space: JointSpace | None = field(default=None, compare=False, repr=False)
+    cols: FloatArray | None = field(default=None, compare=False, repr=False)
+    num_classes: int = 1000
+
+    @cached_property
+    def latency_ms(self) -> FloatArray:
+        """Predicted latency of every row in milliseconds (see the class docstring)."""
+        if self.latency is not None:
+            return self.latency
+        if self.space is None or self.cols is None:
+            raise ConfigError("max_latency_ms", None, "this pool has no latency: count it with latency=<LatencyTable>")
+        from optnas.cost._defaults import default_latency_table
+
+        return default_latency_table().predict_columns(self.space, self.cols, self.num_classes)
+
+    def metrics(self) -> dict[str, npt.NDArray[Any]]:
+        """The statistics computed so far, by metric name (latency only when already known)."""
+        out: dict[str, npt.NDArray[Any]] = {"macs": self.macs, "params": self.params}
+        if self.latency is not None or "latency_ms" in self.__dict__:
+            out["latency_ms"] = self.latency_ms
+        return out
 
 
 def _out(h: Any, k: Any, s: Any) -> Any:
@@ -116,18 +166,30 @@ def _head(h: Any, cin: Any, channels: Any, fc: int | None, num_classes: int) -> 
     return macs + width * num_classes, params + width * num_classes + num_classes
 
 
-def count(arch: AnyArch, num_classes: int = 1000, resolution: int | None = None) -> Cost:
-    """Exact MACs and parameters of ``arch`` (at ``resolution`` if given, else its own)."""
+def count(
+    arch: AnyArch, num_classes: int = 1000, resolution: int | None = None, *, latency: LatencyTable | None = None
+) -> Cost:
+    """Exact MACs and parameters of ``arch`` (at ``resolution`` if given, else its own).
+
+    With ``latency`` (a :class:`~optnas.cost.LatencyTable`) the cost also carries the predicted
+    latency; without it, ``Cost.latency_ms`` uses the default table when first read.
+    """
     res = arch.resolution if resolution is None else resolution
     if isinstance(arch, TorchvisionArch):
-        return _count_torchvision(arch.replace_resolution(res), num_classes)
+        c = _count_torchvision(arch.replace_resolution(res), num_classes)
+        if latency is None:
+            return c
+        return Cost(c.macs, c.params, c.resolution, c.num_classes, latency.predict(arch, num_classes))
+    if resolution is not None:
+        arch = arch.replace_resolution(res)
     st = arch.stem
     h, macs, params = _conv_bn(_I(res), _I(3), _I(st.out_channels), st.kernel, st.stride, 1)
     for b in arch.blocks:
         h, m, p = _block(h, _I(b.in_channels), _I(b.expanded), _I(b.out_channels), b.kernel, b.stride, b.se)
         macs, params = macs + m, params + p
     m, p = _head(h, _I(arch.last_channels), _I(arch.head.channels), arch.head.fc, num_classes)
-    return Cost(int(macs + m), int(params + p), res, num_classes)
+    lat = None if latency is None else latency.predict(arch, num_classes)
+    return Cost(int(macs + m), int(params + p), res, num_classes, lat, arch)
 
 
 def infer_num_classes(arch: AnyArch, params: int) -> int:
@@ -162,12 +224,20 @@ def _count_torchvision(arch: TorchvisionArch, num_classes: int) -> Cost:
     return Cost(int(counter.get_total_flops()) // 2, int(params), arch.resolution, num_classes)
 
 
-def count_columns(space: JointSpace, cols: npt.NDArray[np.float64], num_classes: int = 1000) -> PoolCost:
-    """Vectorized :func:`count` over a column array of ``space`` (see ``JointSpace.sample``)."""
+def count_columns(
+    space: JointSpace, cols: npt.NDArray[np.float64], num_classes: int = 1000, *, latency: LatencyTable | None = None
+) -> PoolCost:
+    """Vectorized :func:`count` over a column array of ``space`` (see ``JointSpace.sample``).
+
+    With ``latency`` the pool also carries the predicted latencies
+    (:meth:`LatencyTable.predict_columns`); without it, ``PoolCost.latency_ms`` uses the default
+    table when first read.
+    """
     n = cols.shape[0]
+    lat = None if latency is None else latency.predict_columns(space, cols, num_classes)
     if space.fixed_arch is not None:
         c = count(space.fixed_arch, num_classes)
-        return PoolCost(np.full(n, c.macs, dtype=_I), np.full(n, c.params, dtype=_I))
+        return PoolCost(np.full(n, c.macs, dtype=_I), np.full(n, c.params, dtype=_I), lat, space, cols, num_classes)
     v = space.full_columns(cols)
     kernels = {f"g{i}_k": g.kernels for i, g in enumerate(space.groups)}
 
@@ -191,4 +261,4 @@ def count_columns(space: JointSpace, cols: npt.NDArray[np.float64], num_classes:
             h = np.where(active, ho, h)
             cin = np.where(active, cout, cin)
     m, p = _head(h, cin, col("head_c"), space.head_fc, num_classes)
-    return PoolCost(np.asarray(macs + m, dtype=_I), np.asarray(params + p, dtype=_I))
+    return PoolCost(np.asarray(macs + m, dtype=_I), np.asarray(params + p, dtype=_I), lat, space, cols, num_classes)
