@@ -20,7 +20,7 @@ the final policies are exported with ``optnas.studies._policies.export_policy``.
 
 Usage::
 
-    python benchmarks/augment_search.py [--ppo-trials 30] [--final-epochs 6] [--seeds 1]
+    python -m benchmarks.augment_search [--ppo-trials 30] [--final-epochs 6] [--seeds 1]
         [--storage sqlite:///benchmarks/results/augment_search.db] [--out benchmarks/results]
 """
 
@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     earlier: dict[str, Any] = {}  # with --skip-search: keep the search's timings and the final runs measured
     if args.skip_search and (args.out / "augment_search.json").is_file():
         earlier = json.loads((args.out / "augment_search.json").read_text(encoding="utf-8"))
-    command = "python benchmarks/augment_search.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.augment_search " + shlex.join(argv if argv is not None else sys.argv[1:])
     report = Report(args.out, command.strip())
     if earlier.get("command"):
         report.data["previous_commands"] = [*earlier.get("previous_commands", []), earlier["command"]]

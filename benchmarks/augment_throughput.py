@@ -15,7 +15,7 @@ optnas / torchvision (> 1: optnas faster).
 
 Usage::
 
-    python benchmarks/augment_throughput.py [--seconds 1.0] [--repeats 3] [--out benchmarks/results]
+    python -m benchmarks.augment_throughput [--seconds 1.0] [--repeats 3] [--out benchmarks/results]
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ epoch budget fixed to ``--epochs`` for both sides. The AutoTrain study runs
 through ``optnas.studies.run_study`` (stage 1 + stage 2), then the default ``Recipe`` and the best
 found recipe are both retrained from scratch and evaluated on validation and test images.
 
-    python benchmarks/autotrain_delta.py [--dataset cifar10|digits] [--epochs 3]
-    python benchmarks/autotrain_delta.py --study studies/autotrain_mobilenet_v3_small_cifar10.toml
+    python -m benchmarks.autotrain_delta [--dataset cifar10|digits] [--epochs 3]
+    python -m benchmarks.autotrain_delta --study studies/autotrain_mobilenet_v3_small_cifar10.toml
 
 Writes ``benchmarks/results/autotrain_delta_<dataset>.json`` and ``.md`` (with ``--study``:
 ``autotrain_delta_<file stem without "autotrain_">``). For a network without stochastic depth
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         rows[name] = {"recipe": recipe.to_dict(), "val_acc": res.accuracy, "test_acc": res.test_accuracy}
         print(name, rows[name], flush=True)
-    command = "python benchmarks/autotrain_delta.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.autotrain_delta " + " ".join(argv if argv is not None else sys.argv[1:])
     meta = {
         "command": command.strip(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -13,7 +13,7 @@ Writes ``benchmarks/results/cost_model.json`` and ``.md`` with the command, date
 
 Usage::
 
-    .venv/bin/python benchmarks/cost_model.py [--pool 10000] [--flop-subset 50] [--seed 0]
+    python -m benchmarks.cost_model [--pool 10000] [--flop-subset 50] [--seed 0]
 """
 
 from __future__ import annotations

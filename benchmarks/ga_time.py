@@ -19,7 +19,7 @@ The peer measured in the same run is random search with the same number of score
 
 Usage::
 
-    python benchmarks/ga_time.py [--seeds 0 1 2] [--max-macs 700e6] [--num-classes 1000]
+    python -m benchmarks.ga_time [--seeds 0 1 2] [--max-macs 700e6] [--num-classes 1000]
                                  [--train-points 64] [--max-per-arch K] [--out benchmarks/results]
 """
 

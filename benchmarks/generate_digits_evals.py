@@ -6,7 +6,7 @@ first ``--n`` points of the ``digits`` preset's scrambled Sobol pool, each train
 CPU), so the predictor benchmark has hundreds of real evaluations when reduced CIFAR-10 ones are
 too expensive to make in numbers::
 
-    python benchmarks/generate_digits_evals.py --n 256 [--out benchmarks/data/digits_evals.csv]
+    python -m benchmarks.generate_digits_evals --n 256 [--out benchmarks/data/digits_evals.csv]
 """
 
 from __future__ import annotations
@@ -17,10 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from generate_evals import _append, columns, done_indices
-
+from benchmarks.generate_evals import _append, columns, done_indices
 from optnas.data import load
 from optnas.space import preset
 from optnas.train import train_and_evaluate

@@ -15,7 +15,7 @@ For each, the best feasible trial's validation accuracy is reported, and its can
 once more with the same seed and evaluated on the folder's test split (the objective does not
 look at test images).
 
-    python benchmarks/live_check.py [--trials 32 --batch-size 8 --n-batches 3 --final 8] [--epochs 4]
+    python -m benchmarks.live_check [--trials 32 --batch-size 8 --n-batches 3 --final 8] [--epochs 4]
 
 The issue's setting is 32 trials each; on a 2-core CPU host one reduced-CIFAR-10 training takes
 minutes, so smaller budgets (e.g. ``--trials 8 --batch-size 2 --n-batches 3 --final 2
@@ -37,9 +37,7 @@ from typing import Any
 
 import optuna
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sampler_comparison import median_macs_limit
-
+from benchmarks.sampler_comparison import median_macs_limit
 from optnas.space import preset
 from optnas.studies import best_feasible, load_data, make_objective, parse_study, run_study
 
@@ -137,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             best = best_feasible(study, k=1)
             out[name]["best"] = _test_accuracy(config, data, best[0], args.epochs) if best else None
             print(name, out[name]["best"], flush=True)
-    command = "python benchmarks/live_check.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.live_check " + " ".join(argv if argv is not None else sys.argv[1:])
     meta = {
         "command": command.strip(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

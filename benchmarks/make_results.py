@@ -1,22 +1,27 @@
 """Assemble ``benchmarks/RESULTS.md`` from the per-benchmark reports in ``benchmarks/results/``.
 
-Every benchmark script writes ``benchmarks/results/<name>.md`` (and ``.json``) with its exact
-command, date and machine. This script puts them on one page, in a fixed order, after a short
-hand-written introduction and a summary table (command, date, cores and headline of each), and
-lists every benchmark without a report as "not run" together with the command that produces it.
-Headings are demoted by two levels and relative links are rewritten so the page renders from ``benchmarks/``.
+Every benchmark writes ``benchmarks/results/<name>.json`` and ``.md`` through
+``benchmarks._harness`` (one metadata schema: command, date, cores, versions, machine, status,
+headline). This script reads each report's metadata from its JSON (reports written before the
+harness keep the same fields at the top level or under older names; see :data:`LEGACY_KEYS`),
+builds a summary table (command, date, cores, status and headline of each), inlines each
+Markdown report in a fixed order after a short hand-written introduction, and lists every
+benchmark without a report as "not run" together with the command that produces it. Headings are
+demoted by two levels and relative links are rewritten so the page renders from ``benchmarks/``.
 
-    python benchmarks/make_results.py [--results benchmarks/results] [--out benchmarks/RESULTS.md]
+    python -m benchmarks.make_results [--results benchmarks/results] [--out benchmarks/RESULTS.md]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,92 +41,116 @@ SECTIONS = (
     Section(
         "cost_model",
         "Cost model (exact MACs/params)",
-        "python benchmarks/cost_model.py",
+        "python -m benchmarks.cost_model",
         "torch FlopCounterMode on meta-device models",
     ),
     Section(
         "trainer_overhead",
         "Trainer overhead",
-        "python benchmarks/trainer_overhead.py",
+        "python -m benchmarks.trainer_overhead",
         "a bare PyTorch training loop",
     ),
     Section(
         "predictor_quality_cifar",
         "Predictor quality (FBNetV3 Fig. 5)",
-        "python benchmarks/predictor_quality.py --preset cifar",
+        "python -m benchmarks.predictor_quality --preset cifar",
         "ranking by log MACs alone",
     ),
     Section(
         "predictor_quality_digits",
         "Predictor quality on the digits preset (real digits evaluations)",
-        "python benchmarks/predictor_quality.py --csv benchmarks/data/digits_evals.csv --preset digits",
+        "python -m benchmarks.predictor_quality --csv benchmarks/data/digits_evals.csv --preset digits",
         "ranking by log MACs alone",
     ),
     Section(
         "autotrain_delta_cifar10",
         "AutoTrain on reduced CIFAR-10 (FBNetV3 Table 2 style)",
-        "python benchmarks/autotrain_delta.py --dataset cifar10",
+        "python -m benchmarks.autotrain_delta --dataset cifar10",
         "the default recipe on the same architecture",
     ),
     Section(
         "autotrain_delta_mobilenet_v3_small_cifar10",
         "AutoTrain of torchvision's MobileNetV3-Small on reduced CIFAR-10",
-        "python benchmarks/autotrain_delta.py --study studies/autotrain_mobilenet_v3_small_cifar10.toml",
+        "python -m benchmarks.autotrain_delta --study studies/autotrain_mobilenet_v3_small_cifar10.toml",
         "the default recipe on the same architecture",
     ),
     Section(
         "ga_time",
         "Stage-2 adaptive GA time",
-        "python benchmarks/ga_time.py",
+        "python -m benchmarks.ga_time",
         "the paper's one CPU minute; random search with the same number of scored candidates",
     ),
     Section(
         "augment_throughput",
         "Augmentation throughput",
-        "python benchmarks/augment_throughput.py",
+        "python -m benchmarks.augment_throughput",
         "torchvision AutoAugment / RandAugment (PIL and tensor input)",
     ),
     Section(
         "ppo_learning",
         "PPO learning curve",
-        "python benchmarks/ppo_learning.py",
+        "python -m benchmarks.ppo_learning",
         "random search and TPE on the same reward",
     ),
     Section(
         "augment_search",
         "Augmentation search results (reduced CIFAR-10)",
-        "python benchmarks/augment_search.py",
+        "python -m benchmarks.augment_search",
         "no policy, published AutoAugment/RandAugment, TrivialAugment",
     ),
     Section(
         "surrogate",
         "Surrogate benchmark fit",
-        "python benchmarks/surrogate.py",
+        "python -m benchmarks.surrogate",
         "the other model family on the same folds",
     ),
     Section(
         "sampler_overhead",
         "Sampler overhead per proposal",
-        "python benchmarks/sampler_overhead.py",
+        "python -m benchmarks.sampler_overhead",
         "Optuna's TPESampler, GPSampler and RandomSampler (also measured in the sampler comparison runs)",
         measured_in="sampler_comparison",
     ),
     Section(
         "sampler_comparison",
         "Sampler comparison (surrogate benchmark)",
-        "python benchmarks/sampler_comparison.py",
+        "python -m benchmarks.sampler_comparison",
         "TPE (the 64-trial target), GP, random and QMC samplers in the same run",
+    ),
+    Section(
+        "search_quality_nb201",
+        "Search quality: NAS-Bench-201 (CIFAR-10), parameter-constrained",
+        "python -m benchmarks.search_quality nb201",
+        "TPE (the 64-trial target), GP, random and QMC samplers in the same run, sequential and in batches of 8",
+    ),
+    Section(
+        "search_quality_fcnet",
+        "Search quality: HPOLib FCNet, parameter-constrained",
+        "python -m benchmarks.search_quality fcnet",
+        "TPE (the 64-trial target), GP, random and QMC samplers in the same run, sequential and in batches of 8",
+    ),
+    Section(
+        "search_quality_cifar",
+        "Search quality: reduced-CIFAR-10 surrogate, MACs-constrained",
+        "python -m benchmarks.search_quality cifar",
+        "TPE (the 64-trial target), GP, random and QMC samplers in the same run, sequential and in batches of 8",
+    ),
+    Section(
+        "search_quality_digits",
+        "Search quality: digits surrogate, MACs-constrained",
+        "python -m benchmarks.search_quality digits",
+        "TPE (the 64-trial target), GP, random and QMC samplers in the same run, sequential and in batches of 8",
     ),
     Section(
         "live_check",
         "Live check: JointNAS vs TPE with real training",
-        "python benchmarks/live_check.py",
+        "python -m benchmarks.live_check",
         "TPE with the same objective, data and constraint",
     ),
     Section(
         "scaling",
         "Scaling across workers",
-        "python benchmarks/scaling.py",
+        "python -m benchmarks.scaling",
         "1 worker on the same storage",
     ),
 )
@@ -132,7 +161,7 @@ INTRO = """\
 One page for every benchmark of the project. Each section below is the report its script wrote
 (`benchmarks/results/<name>.md`, with the raw numbers in `<name>.json`), reproduced verbatim:
 the exact command, the date, the machine, and the figures as ratios against the peer measured
-in the same run. Regenerate this page with `python benchmarks/make_results.py`.
+in the same run. Regenerate this page with `python -m benchmarks.make_results`.
 
 Caveat that applies to every number: the benchmarks ran on a 2-core CPU machine shared with
 other jobs (load averages of 6-8 were common), so absolute times are upper bounds; the ratios
@@ -199,8 +228,6 @@ Where it does not win, or where the evidence is too thin to say:
 
 def _closing(results: Path) -> str:
     """:data:`CLOSING` with the surrogate and sampler-comparison figures of the current results."""
-    import json
-
     text = CLOSING
     sur = results / "surrogate.json"
     if sur.exists():
@@ -254,8 +281,7 @@ def _closing(results: Path) -> str:
     summary = json.loads(cmp.read_text()).get("summary") if cmp.exists() else None
     if not summary:
         return text.replace("SAMPLER_SUMMARY", "not run (or no finished report).")
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from sampler_comparison import verdict  # the comparison's own verdict, not a second copy of its rules
+    from benchmarks.sampler_comparison import verdict  # the comparison's own verdict, not a second copy
 
     table = summary["table"]
     budgets = json.loads(cmp.read_text()).get("meta", {}).get("budgets", [16, 32, 64])
@@ -270,23 +296,40 @@ def _closing(results: Path) -> str:
     return text.replace("SAMPLER_SUMMARY", " ".join(parts))
 
 
-def _field(pattern: str, text: str) -> str | None:
-    m = re.search(pattern, text, flags=re.IGNORECASE | re.MULTILINE)
-    return m.group(1).strip() if m else None
+#: Where reports written before the shared harness (``benchmarks._harness``) keep each field.
+LEGACY_KEYS = {
+    "command": ("command",),
+    "date": ("date", "date_utc", "started"),
+    "cores": ("cores", "usable_cores", "cpus_usable", "cpu_count"),
+    "status": ("status",),
+    "headline": ("headline",),
+}
 
 
-def describe(text: str) -> dict[str, str]:
-    """Command, date, cores, status and headline of a report (``"not stated"`` when absent)."""
-    command = _field(r"command:?\**\s*`([^`]+)`", text) or _field(r"`((?:\.venv/bin/)?python [^`]+)`", text)
-    date = _field(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})?)", text)
-    cores = _field(r"(\d+)\s+(?:logical\s+|usable\s+)?(?:cores|CPUs)", text)
-    status = _field(r"^Status:\s*([a-z ]+?)[;.\n]", text) or "complete"
-    headline = _field(r"^\*\*(.+?)\*\*\s*$", text)
+def describe(data: dict[str, Any]) -> dict[str, str]:
+    """Command, date, cores, status and headline of a report's JSON (``"not stated"`` when absent).
+
+    Reads the harness schema (``data["meta"]``, :data:`benchmarks._harness.META_KEYS`) and, for
+    reports written before it, the same fields at the top level or under their older names.
+    """
+    meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+
+    def pick(field: str) -> Any:
+        for src in (meta, data):
+            for key in LEGACY_KEYS[field]:
+                if src.get(key) not in (None, ""):
+                    return src[key]
+        return None
+
+    status = pick("status")
+    if status in (None, "done"):
+        status = "partial" if data.get("partial") is True or meta.get("partial") is True else "complete"
+    headline = str(pick("headline") or "see section").strip().strip("*").strip()
     return {
-        "command": command or "not stated",
-        "date": date or "not stated",
-        "cores": cores or "not stated",
-        "status": status,
+        "command": str(pick("command") or "not stated"),
+        "date": str(pick("date") or "not stated"),
+        "cores": str(pick("cores") or "not stated"),
+        "status": str(status),
         "headline": headline or "see section",
     }
 
@@ -313,6 +356,7 @@ def assemble(results: Path, out: Path) -> str:
     """The page's Markdown."""
     rel = Path(results).resolve().relative_to(out.parent.resolve()).as_posix()
     found = {s.name: (results / f"{s.name}.md").read_text() for s in SECTIONS if (results / f"{s.name}.md").exists()}
+    info = {name: describe(_json(results / f"{name}.json")) for name in found}
     parts = [INTRO]
     parts += [
         "## Summary",
@@ -324,7 +368,7 @@ def assemble(results: Path, out: Path) -> str:
         if s.name not in found:
             host = next((h for h in SECTIONS if h.name == s.measured_in and h.name in found), None)
             if host is not None:
-                d = describe(found[host.name])
+                d = info[host.name]
                 parts.append(
                     f"| [{s.title}](#{_anchor(host.title)}) | {s.peer} | in {host.title} | {d['date']} | "
                     f"{d['cores']} | overhead table of that report | `{d['command']}` |"
@@ -332,7 +376,7 @@ def assemble(results: Path, out: Path) -> str:
             else:
                 parts.append(f"| {s.title} | {s.peer} | **not run** | - | - | - | `{s.command}` |")
             continue
-        d = describe(found[s.name])
+        d = info[s.name]
         headline = d["headline"].replace("|", "\\|")
         parts.append(
             f"| [{s.title}](#{_anchor(s.title)}) | {s.peer} | {d['status']} | {d['date']} | {d['cores']} | "
@@ -366,8 +410,16 @@ def assemble(results: Path, out: Path) -> str:
         parts.append("")
     parts.append(_closing(results))
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    parts.append(f"_Assembled {stamp} by `python benchmarks/make_results.py`._")
+    parts.append(f"_Assembled {stamp} by `python -m benchmarks.make_results`._")
     return "\n".join(parts) + "\n"
+
+
+def _json(path: Path) -> dict[str, Any]:
+    """A report's JSON (empty when the benchmark wrote none)."""
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text())
+    return data if isinstance(data, dict) else {}
 
 
 def _anchor(title: str) -> str:

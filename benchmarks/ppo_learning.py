@@ -9,7 +9,7 @@ Sec. 3: LSTM with 100 hidden units, learning rate 0.00035, entropy penalty 1e-5,
 
 Usage::
 
-    python benchmarks/ppo_learning.py --trials 400 --seeds 0 1 2
+    python -m benchmarks.ppo_learning --trials 400 --seeds 0 1 2
 
 Writes ``benchmarks/results/ppo_learning.json`` and ``.md`` (with the command, the date and the
 machine) and ``ppo_learning.png`` (plotly + kaleido) or ``ppo_learning.html`` if PNG export fails.
@@ -181,9 +181,9 @@ def main(argv: list[str] | None = None) -> int:
             )
     summary = summarize(runs, args.block)
     meta = {
-        "command": shlex.join(["python", "benchmarks/ppo_learning.py", *sys.argv[1:]])
+        "command": shlex.join(["python", "-m", "benchmarks.ppo_learning", *sys.argv[1:]])
         if argv is None
-        else shlex.join(["python", "benchmarks/ppo_learning.py", *argv]),
+        else shlex.join(["python", "-m", "benchmarks.ppo_learning", *argv]),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()} {platform.processor() or platform.platform()}, "
         f"{os.cpu_count()} logical CPUs, Python {platform.python_version()}",

@@ -8,7 +8,7 @@ accuracy and scored on a fixed held-out set. The peers measured in the same run 
 proxy ranking by log MACs alone (what a FLOPs-only prior would give) for Kendall tau, and the
 training subset's mean accuracy predicted for every held-out candidate for RMSE.
 
-    python benchmarks/predictor_quality.py [--csv benchmarks/data/cifar_evals.csv] [--repeats 10]
+    python -m benchmarks.predictor_quality [--csv benchmarks/data/cifar_evals.csv] [--repeats 10]
 
 Writes ``benchmarks/results/predictor_quality.json`` and ``.md``.
 """
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
             print(results[-1], flush=True)
-    command = "python benchmarks/predictor_quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.predictor_quality " + " ".join(argv if argv is not None else sys.argv[1:])
     meta = {
         "command": command.strip(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -1,5 +1,8 @@
 """Search efficiency under a constraint: JointNASSampler against Optuna's own samplers.
 
+Superseded by ``python -m benchmarks.search_quality cifar`` (the same surrogate, both modes, 20 seeds,
+the JointNAS cost-function API); kept for the recorded ``sampler_comparison`` results.
+
 Every sampler searches the same ``cifar`` joint space under the same MACs constraint, on the
 surrogate benchmark of ``benchmarks/surrogate.py`` (fitted on real reduced-CIFAR-10 training
 runs), through :class:`surrogate.SurrogateObjective`, which records the constraint exactly as the
@@ -21,7 +24,7 @@ for an infeasible candidate without "training" it.
   median best-so-far curve needs to reach TPE's 64-trial median, and the sampler overhead per
   trial (``optimize`` wall time minus the objective's evaluation time after ``suggest``, over trials).
 
-    python benchmarks/sampler_comparison.py [--seeds 10] [--budgets 16,32,64] [--csv ...] [--time-limit MIN]
+    python -m benchmarks.sampler_comparison [--seeds 10] [--budgets 16,32,64] [--csv ...] [--time-limit MIN]
 
 Results are written after every run to ``benchmarks/results/sampler_comparison.json`` (a rerun
 with the same settings resumes from it) and at the end to ``.md`` and a plot (``.png`` through
@@ -32,7 +35,6 @@ kaleido, else ``.html``). Without internet, give kaleido Debian's Chromium:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import math
 import os
@@ -45,9 +47,8 @@ from typing import Any
 import numpy as np
 import optuna
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from surrogate import DEFAULT_CSV, Surrogate, SurrogateObjective, load_surrogate
-
+from benchmarks import _harness
+from benchmarks.surrogate import DEFAULT_CSV, Surrogate, SurrogateObjective, load_surrogate
 from optnas.constraints import Constraint, max_macs
 from optnas.cost import count_columns
 from optnas.space import JointSpace, preset
@@ -428,23 +429,19 @@ def main(argv: list[str] | None = None) -> int:
     surrogate = load_surrogate(args.csv, space=space)
     limit = median_macs_limit(space)
     constraints = [max_macs(limit)]
-    command = "python benchmarks/sampler_comparison.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    meta: dict[str, Any] = {
-        "command": command.strip(),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "cores": os.cpu_count(),
-        "seeds": args.seeds,
-        "budgets": budgets,
-        "samplers": samplers,
-        "dims": len(space.dims),
-        "max_macs": limit,
-        "surrogate_rows": surrogate.n_rows,
-        "surrogate_family": surrogate.family,
-        "surrogate_r2": surrogate.cv[surrogate.family]["r2"],
-        "surrogate_tau": surrogate.cv[surrogate.family]["kendall_tau"],
-        "surrogate_csv_sha256": surrogate.payload["csv_digest"],
-        "optuna": optuna.__version__,
-    }
+    meta: dict[str, Any] = _harness.metadata(
+        _harness.command_line("benchmarks.sampler_comparison", argv),
+        seeds=args.seeds,
+        budgets=budgets,
+        samplers=samplers,
+        dims=len(space.dims),
+        max_macs=limit,
+        surrogate_rows=surrogate.n_rows,
+        surrogate_family=surrogate.family,
+        surrogate_r2=surrogate.cv[surrogate.family]["r2"],
+        surrogate_tau=surrogate.cv[surrogate.family]["kendall_tau"],
+        surrogate_csv_sha256=surrogate.payload["csv_digest"],
+    )
     path = args.out.with_suffix(".json")
     runs: list[dict[str, Any]] = []
     if path.exists() and not args.fresh:
@@ -494,6 +491,8 @@ def report(meta: dict[str, Any], runs: list[dict[str, Any]], budgets: list[int],
     meta["partial"] = partial
     figure = plot(runs, summary, budgets, out)
     meta["figure"] = figure
+    meta["status"] = "partial" if partial else "complete"
+    meta["headline"] = _headline(summary).strip("*")
     out.with_suffix(".json").write_text(
         json.dumps({"meta": meta, "partial": partial, "summary": summary, "runs": runs}, indent=1)
     )

@@ -15,7 +15,7 @@ at an empty directory so its one-off cost is included.
 
 Usage::
 
-    python benchmarks/sampler_overhead.py [--trials 64] [--seed 0] [--cold] [--out benchmarks/results]
+    python -m benchmarks.sampler_overhead [--trials 64] [--seed 0] [--cold] [--out benchmarks/results]
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ deterministic cost-model accuracy stand-in (or the surrogate benchmark when
 for training. Reports trials per second, the speed-up against 1 worker on the same storage, and
 duplicates: plan positions completed more than once and identical parameter sets (both must be 0).
 
-    python benchmarks/scaling.py [--trials 48] [--sleep 1.0] [--postgres URL]
+    python -m benchmarks.scaling [--trials 48] [--sleep 1.0] [--postgres URL]
 
 Writes ``benchmarks/results/scaling.json`` and ``.md``.
 """
@@ -43,8 +43,7 @@ def _objective_factory(kind: str, sleep: float) -> Any:
     constraints = [max_macs(MAX_MACS)]
     surrogate = None
     if kind == "surrogate":
-        sys.path.insert(0, str(REPO / "benchmarks"))
-        from surrogate import load_surrogate  # type: ignore[import-not-found]
+        from benchmarks.surrogate import load_surrogate
 
         surrogate = load_surrogate()
 
@@ -131,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         base = next(x for x in rows if x["storage"] == r["storage"] and x["workers"] == 1)
         r["speedup_vs_1"] = r["trials_per_s"] / base["trials_per_s"]
-    command = "python benchmarks/scaling.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.scaling " + " ".join(argv if argv is not None else sys.argv[1:])
     meta = {
         "command": command.strip(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -24,7 +24,7 @@ cost, records the constraints with ``optnas.constraints.record`` (``trial.set_co
 the user-attribute mirrors), returns ``INFEASIBLE_VALUE`` for an infeasible candidate, and the
 surrogate accuracy otherwise.
 
-    python benchmarks/surrogate.py [--csv benchmarks/data/cifar_evals.csv] [--folds 5] [--refit]
+    python -m benchmarks.surrogate [--csv benchmarks/data/cifar_evals.csv] [--folds 5] [--refit]
 
 writes ``benchmarks/results/surrogate.json`` and ``.md`` (cross-validated fit of both model
 families, the chosen one and the noise estimate).
@@ -34,10 +34,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
 import hashlib
 import io
-import json
 import os
 import pickle
 import sys
@@ -56,6 +54,7 @@ from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold
 
+from benchmarks import _harness
 from optnas import OptnasError
 from optnas.constraints import Constraint, record
 from optnas.cost import count, count_columns
@@ -382,14 +381,11 @@ def main(argv: list[str] | None = None) -> int:
     single_ms = (time.perf_counter() - t0) / 50 * 1e3
     pred = s.predict_cols(pool)
     oof, y = np.asarray(p["oof"]), np.asarray(p["y"])
-    command = "python benchmarks/surrogate.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    meta = {
-        "command": command.strip(),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "cores": os.cpu_count(),
-        "csv": str(args.csv.relative_to(REPO) if args.csv.is_relative_to(REPO) else args.csv),
-        "csv_sha256": p["csv_digest"],
-    }
+    meta = _harness.metadata(
+        _harness.command_line("benchmarks.surrogate", argv),
+        csv=str(args.csv.relative_to(REPO) if args.csv.is_relative_to(REPO) else args.csv),
+        csv_sha256=p["csv_digest"],
+    )
     result = {
         "n_rows": p["n_rows"],
         "n_candidates": p["n_candidates"],
@@ -405,21 +401,15 @@ def main(argv: list[str] | None = None) -> int:
         "pool_prediction_range": [float(pred.min()), float(pred.max())],
         "pool_prediction_sd": float(np.std(pred)),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps({"meta": meta, "result": result}, indent=2))
     cv = p["cv"]
     best = cv[p["family"]]
+    headline = (
+        f"Chosen model: {p['family'].replace('_', ' ')}; {cv[p['family']]['folds']}-fold CV R^2 "
+        f"{best['r2']:.3f}, Kendall tau {best['kendall_tau']:.3f}."
+    )
     lines = [
-        "# Surrogate benchmark (JAHS-Bench-201 / YAHPO style) of the `cifar` joint space",
-        "",
-        f"Command: `{meta['command']}`  ",
-        f"Date (UTC): {meta['date']}  ",
-        f"Machine: {meta['cores']} cores (shared)  ",
         f"Data: `{meta['csv']}`, {p['n_rows']} evaluations ({p['n_candidates']} candidates, "
         f"{p['n_diverged']} diverged), validation accuracy {y.min():.3f}-{y.max():.3f} (sd {np.std(y):.3f})",
-        "",
-        f"**Chosen model: {p['family'].replace('_', ' ')}; {cv[p['family']]['folds']}-fold CV R^2 "
-        f"{best['r2']:.3f}, Kendall tau {best['kendall_tau']:.3f}.**",
         "",
         "Peer in the same run: the other model family on the same folds.",
         "",
@@ -456,8 +446,16 @@ def main(argv: list[str] | None = None) -> int:
             "With so few rows the surrogate is a coarse model of the space; rerun this command after "
             "`benchmarks/generate_evals.py` has added rows (the cache refits automatically)."
         )
-    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    _, md = _harness.write_report(
+        args.out.name,
+        meta=meta,
+        result=result,
+        body=lines,
+        title="Surrogate benchmark (JAHS-Bench-201 / YAHPO style) of the `cifar` joint space",
+        headline=headline,
+        results_dir=args.out.parent,
+    )
+    print(md.read_text())
     return 0
 
 

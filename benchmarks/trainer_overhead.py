@@ -14,7 +14,7 @@ times ours with the standard pad + crop (+ flip) albumentations augmentation on.
 
 Usage::
 
-    python benchmarks/trainer_overhead.py [--dataset digits|cifar10] [--epochs 3] [--repeats 5]
+    python -m benchmarks.trainer_overhead [--dataset digits|cifar10] [--epochs 3] [--repeats 5]
                                           [--threads 1] [--out benchmarks/results]
 
 ``--dataset cifar10`` reads the reduced CIFAR-10 folder at ``$OPTNAS_CIFAR10`` or

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import json
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def _load(name: str) -> ModuleType:
-    if str(BENCH) not in sys.path:  # sampler_comparison imports its sibling ``surrogate``
-        sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-cmp = _load("sampler_comparison")
-mk = _load("make_results")
+from benchmarks import _harness
+from benchmarks import make_results as mk
+from benchmarks import sampler_comparison as cmp
 
 
 def _run(sampler: str, seed: int, budget: int, f: Any) -> dict[str, Any]:
@@ -79,23 +64,38 @@ def test_jointnas_plans_match_budgets() -> None:
 
 def test_results_page(tmp_path: Path) -> None:
     res = tmp_path / "results"
-    res.mkdir()
-    (res / "trainer_overhead.md").write_text(
-        "# Trainer overhead\n\nCommand: `python benchmarks/trainer_overhead.py`  \n"
-        "Date (UTC): 2026-11-29T09:39:52Z  \nMachine: x86_64, 2 cores\n\n**Overhead ratio: 1.035**\n\n"
-        "## Details\n![plot](trainer.png) [raw](trainer_overhead.json) [web](https://example.org/x)\n"
+    meta = {**_harness.metadata("python -m benchmarks.trainer_overhead"), "date": "2026-11-29T09:39:52+00:00"}
+    meta["cores"] = 2
+    _harness.write_report(
+        "trainer_overhead",
+        meta=meta,
+        result={"ratio": 1.035},
+        body="## Details\n![plot](trainer.png) [raw](trainer_overhead.json) [web](https://example.org/x)\n",
+        title="Trainer overhead",
+        headline="Overhead ratio: 1.035",
+        results_dir=res,
     )
-    (res / "scaling.md").write_text(
-        "# Scaling\n\n`python benchmarks/scaling.py --trials 48` — 2026-11-29T10:04:11+00:00, 4 cores\n"
+    # a report written before the harness: the fields at the top level / under older names
+    (res / "scaling.md").write_text("# Scaling\n\nanything, never parsed: 99 cores, 1999-01-01T00:00:00Z\n")
+    (res / "scaling.json").write_text(
+        json.dumps(
+            {
+                "command": "python benchmarks/scaling.py --trials 48",
+                "date_utc": "2026-11-29T10:04:11Z",
+                "cpu_count": 4,
+                "partial": True,
+                "results": [],
+            }
+        )
     )
     (res / "extra_thing.md").write_text("# extra\n")
     text = mk.assemble(res, tmp_path / "RESULTS.md")
     assert (
-        "| [Trainer overhead](#trainer-overhead) | a bare PyTorch training loop | complete | 2026-11-29T09:39:52Z | 2 |"
-        in text
+        "| [Trainer overhead](#trainer-overhead) | a bare PyTorch training loop | complete | 2026-11-29T09:39:52+00:00 "
+        "| 2 | Overhead ratio: 1.035 | `python -m benchmarks.trainer_overhead` |" in text
     )
-    assert "Overhead ratio: 1.035" in text
-    assert "`python benchmarks/scaling.py --trials 48`" in text and "| 4 |" in text
+    assert "| partial | 2026-11-29T10:04:11Z | 4 | see section | `python benchmarks/scaling.py --trials 48` |" in text
+    assert "| 99 |" not in text and "1999" not in text.split("## Cost model")[0]  # the summary is from the JSON
     for s in mk.SECTIONS:
         if s.name not in ("trainer_overhead", "scaling"):
             assert f"no `results/{s.name}.md` yet" in text or s.measured_in  # every missing one is listed
@@ -104,3 +104,11 @@ def test_results_page(tmp_path: Path) -> None:
     assert "![plot](results/trainer.png)" in text and "[raw](results/trainer_overhead.json)" in text
     assert "[web](https://example.org/x)" in text
     assert "- `results/extra_thing.md`" in text
+
+
+def test_legacy_and_harness_describe() -> None:
+    d = mk.describe({"meta": {"command": "c", "date": "d", "cores": 2, "status": "partial", "headline": "**h**"}})
+    assert d == {"command": "c", "date": "d", "cores": "2", "status": "partial", "headline": "h"}
+    d = mk.describe({"command": "c", "date_utc": "d", "usable_cores": 3})
+    assert d == {"command": "c", "date": "d", "cores": "3", "status": "complete", "headline": "see section"}
+    assert mk.describe({})["command"] == "not stated"

@@ -3,37 +3,22 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import optuna
 import pytest
 
+from benchmarks import generate_evals as gen
+from benchmarks import surrogate as sur
 from optnas import OptnasError
 from optnas.constraints import max_macs, max_params, record
 from optnas.cost import count, count_columns
 from optnas.space import preset
 from optnas.studies import INFEASIBLE_VALUE
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-sur = _load("surrogate")
-gen = _load("generate_evals")
 SPACE = preset("cifar")
 
 

