@@ -146,7 +146,27 @@ def load_predictor(
     cols, y = _evaluated(study, space)
     if len(y) < 2:
         raise ConfigError("study", study.study_name, f"has {len(y)} completed trials; the predictor needs at least 2")
+    _say_refit(study, meta, len(y))
     return Predictor(space, num_classes=classes, seed=seed).fit(cols, y)
+
+
+def _say_refit(study: optuna.Study, meta: Any, n: int) -> None:
+    """One line (logger ``optnas``, stderr by default) saying the predictor is refitted, not loaded."""
+    import logging
+
+    why = (
+        f"stored its predictor as artifact {meta.get('artifact_id')!r}, but the artifact directory is unknown "
+        "(pass --artifacts DIR / artifact_dir=)"
+        if isinstance(meta, dict)
+        else "has no stored predictor artifact (no artifact store when it ran)"
+    )
+    logging.getLogger("optnas").warning(
+        "optnas: study %r %s: refitting the predictor on its %d completed trials (deterministic; "
+        "no candidate is trained)",
+        study.study_name,
+        why,
+        n,
+    )
 
 
 def _dataset_classes(study: optuna.Study) -> int:

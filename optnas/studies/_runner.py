@@ -24,6 +24,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from optnas._errors import ConfigError
+from optnas.studies._metric import name_objective
 from optnas.studies._schema import StudyConfig
 
 __all__ = [
@@ -178,6 +179,7 @@ def open_study(
         except optuna.exceptions.DuplicatedStudyError:
             summary = _summary(storage, study_name)  # another worker created it at the same moment
         else:
+            name_objective(study)  # "val_accuracy" in optuna-dashboard, not "Objective 0"
             study.set_user_attr(CONFIG_ATTR, config.summary())
             study.set_user_attr(SPACE_ATTR, config.space.to_dict())
             study.set_user_attr(KIND_ATTR, config.kind)  # last: a worker that sees the kind sees the rest
