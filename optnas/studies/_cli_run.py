@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from optnas._errors import ConfigError
 from optnas.studies._runner import run_study
 from optnas.studies._schema import load_study_file
 
@@ -33,6 +35,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Create or resume the study and run it."""
+    if Path(args.study_file).is_dir():
+        raise ConfigError("STUDY.toml", args.study_file, "is a directory; give a study file (e.g. studies/*.toml)")
     config = load_study_file(args.study_file)
     run_study(
         config,

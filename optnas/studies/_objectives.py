@@ -6,20 +6,28 @@ an ``Arch`` + ``Recipe``, compute the exact cost, record the constraints
 train on the study's dataset with per-epoch reports, and return the validation accuracy. The
 epoch budget is the early-stopping criterion the sampler assigned (``epoch_budget``), else the
 study file's ``train.epochs``, else the recipe's.
+
+JointNAS never prunes (README): it ranks candidates on FBNetV3's early-stopping budget instead.
+The objective reports every epoch's accuracy (the sampler reads the learning curves) but ignores
+the study's pruner, so Optuna's default ``MedianPruner`` of a study created from Python without
+``pruner=`` stops nothing, stage 2 included.
 """
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import optuna
 
 from optnas._errors import ConfigError
 from optnas.constraints import Constraint, record
 from optnas.space import JointSpace
+from optnas.studies._weights import offer_weights
 
 __all__ = ["INFEASIBLE_VALUE", "JointNASObjective"]
 
@@ -51,6 +59,7 @@ class JointNASObjective:
     train: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        self._warned_nan = False
         spec = (self.train or {}).get("augment", "standard")
         if not isinstance(spec, str):
             raise ConfigError("train.augment", spec, "expected a string")
@@ -87,7 +96,7 @@ class JointNASObjective:
             arch,
             recipe,
             self.data,
-            trial=trial,
+            trial=cast(optuna.trial.BaseTrial, _ReportOnly(trial)),
             seed=self.seed,
             epochs=epochs,
             device=train.get("device", "cpu"),
@@ -95,9 +104,36 @@ class JointNASObjective:
             progress=False,
             augment=self._extra,
             standard_augment=self._standard,
+            keep_model=True,
         )
         trial.set_user_attr("trained", True)
         trial.set_user_attr("epochs_trained", result.epochs)
         trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
         trial.set_user_attr("best_epoch_accuracy", result.best_accuracy)
-        return float(result.accuracy)
+        full = int(train["epochs"]) if train.get("epochs") is not None else recipe.epochs
+        offer_weights(trial, result, full_epochs=full, train=train)  # the top-k trained networks (export)
+        accuracy = float(result.accuracy)
+        if not math.isfinite(accuracy) and not self._warned_nan:
+            self._warned_nan = True
+            warnings.warn(
+                f"JointNASObjective: trial {trial.number} has a non-finite accuracy ({accuracy}); Optuna fails "
+                "such trials and the sampler learns nothing from them (warned once)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return accuracy
+
+
+@dataclass(frozen=True)
+class _ReportOnly:
+    """The part of a trial the trainer uses, without pruning: reports go through, ``should_prune`` is False."""
+
+    trial: optuna.Trial
+
+    def report(self, value: float, step: int) -> None:
+        """Record the epoch's accuracy (the sampler's early-stopping budget reads the curves)."""
+        self.trial.report(value, step)
+
+    def should_prune(self) -> bool:
+        """Never: JointNAS does not prune, whatever the study's pruner."""
+        return False

@@ -1,10 +1,14 @@
 """Create or resume a study from a :class:`StudyConfig` and run trials, alone or with other workers.
 
-Storage is Optuna's RDB storage (SQLite by default, PostgreSQL for many machines) with heartbeats:
-a worker that dies mid-trial is detected by the others, its trial marked failed and retried with
-the same parameters (``RetryHeartbeatStaleTrialCallback``). Several ``optnas run`` processes with
-the same study file and storage run one study together; each stops when the study has its target
-number of finished trials.
+Storage is Optuna's RDB storage (SQLite by default, PostgreSQL or MariaDB for many machines) with
+heartbeats: a worker that dies mid-trial is detected by the others, its trial marked failed and
+retried with the same parameters (:class:`~optnas.studies._retry.RetryStaleTrial`, Optuna's
+``RetryHeartbeatStaleTrialCallback`` convention). A trial whose objective raises (or returns a
+non-finite value) is retried the same way, up to ``max_retry`` times, and then failed for good with
+a log line; a trial interrupted by Ctrl-C is queued again and runs first when the command is
+rerun (:mod:`optnas.studies._retry`). Failed trials never count towards the target. Several
+``optnas run`` processes with the same study file and storage run one study together; each stops
+when the study has its target number of finished (complete or pruned) trials.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -20,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.trial import TrialState
+from optuna.storages import RDBStorage
+from optuna.trial import FrozenTrial, TrialState
 
-from optnas._errors import ConfigError
+from optnas._errors import ConfigError, Interrupted, OptnasError, TrialsFailed
 from optnas.studies._metric import name_objective
+from optnas.studies._retry import ERROR_ATTR, RetryStaleTrial, failure_count, is_retried, requeue, short_error
 from optnas.studies._schema import StudyConfig
 
 __all__ = [
@@ -40,6 +47,10 @@ __all__ = [
 ]
 
 DEFAULT_STORAGE = "sqlite:///optnas.db"
+#: Failures (exceptions, non-finite values, dead workers) after which a candidate is failed for good.
+MAX_RETRY = 3
+#: The run stops when this many candidates in a row failed for good (a systematic error).
+FAILED_IN_A_ROW = 3
 KIND_ATTR = "optnas:kind"
 CONFIG_ATTR = "optnas:config"
 SPACE_ATTR = "optnas:space"
@@ -76,7 +87,7 @@ def open_storage(
                     engine_kwargs=engine_kwargs,
                     heartbeat_interval=heartbeat_interval,
                     grace_period=grace_period,
-                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
+                    heartbeat_stale_trial_callback=RetryStaleTrial(max_retry=max_retry),
                 )
         except Exception as exc:  # sqlalchemy raises many types; the user needs one line
             text = str(exc)
@@ -108,7 +119,14 @@ def load_data(config: StudyConfig) -> Any:
     for key in ("root", "subset", "val_size", "val_fraction", "download", "balanced"):
         if key in d:
             kwargs[key] = d[key]
-    return load(d["name"], **kwargs)
+    try:
+        return load(d["name"], **kwargs)
+    except ConfigError as exc:  # name the study-file key: dataset.root, and `download = true`, not download=True
+        if exc.field.startswith("dataset."):
+            raise
+        field = f"dataset.{exc.field}" if exc.field in (*kwargs, "name") else exc.field
+        reason = exc.reason.replace("pass download=True", "set download = true in [dataset]")
+        raise ConfigError(field, exc.value, reason) from None
 
 
 def make_sampler(config: StudyConfig, num_classes: int, artifact_store: Any = None) -> optuna.samplers.BaseSampler:
@@ -121,23 +139,42 @@ def make_sampler(config: StudyConfig, num_classes: int, artifact_store: Any = No
         opts = dict(config.sampler)
         predictor = opts.pop("predictor", None)
         ga = opts.pop("ga", None)
-        try:
-            return JointNASSampler(
-                space=config.space,
-                num_classes=num_classes,
-                constraints=config.constraints,
-                seed=config.seed,
-                predictor_config=PredictorConfig(**predictor) if predictor else None,
-                ga_config=GAConfig(**ga) if ga else None,
-                artifact_store=artifact_store,
-                **opts,
-            )
-        except TypeError as exc:
-            raise ConfigError("sampler", sorted(config.sampler), f"unknown sampler option: {exc}") from None
+        _check_sampler_keys(opts, JointNASSampler)
+        return JointNASSampler(
+            space=config.space,
+            num_classes=num_classes,
+            constraints=config.constraints,
+            seed=config.seed,
+            predictor_config=PredictorConfig(**predictor) if predictor else None,
+            ga_config=GAConfig(**ga) if ga else None,
+            artifact_store=artifact_store,
+            **opts,
+        )
     from optnas.studies._augment_kinds import make_augment_sampler
 
     sampler: optuna.samplers.BaseSampler = make_augment_sampler(config)
     return sampler
+
+
+#: JointNASSampler arguments a study file does not set in ``[sampler]`` (they come from elsewhere).
+_NOT_SAMPLER_KEYS = {"self", "space", "search_space", "cost", "num_classes", "constraints", "seed"} | {
+    "artifact_store",
+    "independent_sampler",
+}
+
+
+def _check_sampler_keys(opts: dict[str, Any], cls: Callable[..., Any]) -> None:
+    """Name an unknown ``[sampler]`` key itself (not a list of all keys, not a Python ``TypeError``)."""
+    import inspect
+
+    allowed = [n for n in inspect.signature(cls).parameters if n not in _NOT_SAMPLER_KEYS]
+    allowed = [n.removesuffix("_config") if n in ("predictor_config", "ga_config") else n for n in allowed]
+    for key, value in opts.items():
+        if key not in allowed:
+            where = {"seed": "; the sampler is seeded by study.seed", "constraints": "; use [constraints]"}
+            raise ConfigError(
+                f"sampler.{key}", value, f"unknown key{where.get(key, '')}; expected one of {sorted(allowed)}"
+            )
 
 
 def make_objective(config: StudyConfig, data: Any) -> Callable[[optuna.Trial], float]:
@@ -230,18 +267,9 @@ def best_feasible(study: optuna.Study, k: int = 5) -> list[optuna.trial.FrozenTr
 
 
 def _counts(study: optuna.Study) -> tuple[int, int, int]:
-    """(finished, running, waiting). A failed trial counts as finished unless it was retried."""
+    """(finished, running, waiting). A failed trial is never a finished one (DESIGN.md, "Nothing lost")."""
     trials = study.get_trials(deepcopy=False)
-    retried = {t.system_attrs.get("failed_trial") for t in trials} | {
-        n for t in trials for n in t.system_attrs.get("retry_history", [])
-    }
-    # A waiting retry that a blocked JointNAS worker adopted (evaluated in its own trial) is no result either.
-    finished = sum(
-        1
-        for t in trials
-        if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
-        or (t.state == TrialState.FAIL and t.number not in retried and "jointnas:adopted_by" not in t.system_attrs)
-    )
+    finished = sum(1 for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED))
     running = sum(1 for t in trials if t.state == TrialState.RUNNING)
     waiting = sum(1 for t in trials if t.state == TrialState.WAITING)
     return finished, running, waiting
@@ -249,7 +277,7 @@ def _counts(study: optuna.Study) -> tuple[int, int, int]:
 
 def _log_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, stream: Any) -> None:
     ua = trial.user_attrs
-    where = f"{ua.get('stage', '-')}/b{ua.get('batch', '-')}" if "stage" in ua else "-"
+    where = _where(trial)
     value = "pruned" if trial.state == TrialState.PRUNED else f"{trial.value:.4f}" if trial.value is not None else "-"
     macs = ua.get("macs")
     cost = f" {macs / 1e6:.2f}M MACs" if isinstance(macs, int) else ""
@@ -273,15 +301,31 @@ def run_study(
     heartbeat_interval: int | None = None,
     stream: Any = None,
     baselines: bool = False,
+    max_retry: int = MAX_RETRY,
 ) -> optuna.Study:
     """Validate everything, then create or resume the study and run trials until it has its target.
 
     Nothing is written to storage before the study file, the dataset and the sampler settings
     (constraints included) have been validated.
+
+    A trial whose objective raises, or returns a non-finite value, is queued again with the same
+    candidate up to ``max_retry`` times, then failed for good (one log line each); a failed trial
+    never counts towards the target. On Ctrl-C the running trial is failed and queued again, so
+    the same call later evaluates it first.
+
+    Raises:
+        ConfigError: bad input (nothing written).
+        Interrupted: Ctrl-C; its message says what became of the running trial.
+        TrialsFailed: ``FAILED_IN_A_ROW`` candidates in a row failed for good.
     """
     stream = stream if stream is not None else sys.stdout
-    if n_trials is not None and (isinstance(n_trials, bool) or n_trials < 1):
-        raise ConfigError("--n-trials", n_trials, "must be a positive integer")
+    _check_n_trials("--n-trials", n_trials)
+    _check_n_trials("study.n_trials", config.n_trials)
+    for flag, value in (("--study-name", study_name), ("--storage", storage_url)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(flag, value, "must be a non-empty string")
+    if isinstance(max_retry, bool) or not isinstance(max_retry, int) or max_retry < 0:
+        raise ConfigError("max_retry", max_retry, "must be a non-negative integer")
     if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
         raise ConfigError("--timeout", timeout, "must be a positive number of seconds")
     if baselines and config.kind not in ("autoaugment", "randaugment"):
@@ -290,43 +334,38 @@ def run_study(
         config = dataclasses.replace(config, n_trials=n_trials)
     url = storage_url or config.storage or DEFAULT_STORAGE
     name = study_name or config.name
+    _check_device(config)
     data = load_data(config)
     objective = make_objective(config, data)  # validates objective options (e.g. train.augment)
     from optuna.artifacts import FileSystemArtifactStore
 
     adir = artifact_dir(config, url)
+    _check_writable_dir("study.artifacts" if config.artifacts else "storage", adir)
     # Validates sampler options and constraints; the store only touches its folder when used.
     sampler = make_sampler(config, data.num_classes, FileSystemArtifactStore(str(adir)))
-    storage = open_storage(url, heartbeat_interval=heartbeat_interval)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # optnas prints one line per trial itself
-    adir.mkdir(parents=True, exist_ok=True)
-    study = open_study(config, storage, name, sampler)
-    study.set_user_attr(ARTIFACT_ATTR, str(adir.resolve()))
-    target = target_trials(config, sampler)
-    print(
-        f"optnas: study {name!r} ({config.kind}) in {url}: target {target} finished trials; "
-        f"dashboard: optuna-dashboard {url}",
-        file=stream,
-    )
-    start = time.monotonic()
-    seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
-    while True:
-        if timeout is not None and time.monotonic() - start > timeout:
-            print("optnas: timeout reached", file=stream)
-            break
-        finished, running, waiting = _counts(study)
-        if finished >= target and waiting == 0:  # enqueued trials (optnas evolve --enqueue) are always run
-            break
-        if finished + running >= target and waiting == 0:
-            # The last trials run elsewhere; stay to pick up a retry if one of them dies.
-            optuna.storages.fail_stale_trials(study)
-            time.sleep(1.0)
-            continue
-        study.optimize(objective, n_trials=1, gc_after_trial=False)
-        new = [t for t in study.get_trials(deepcopy=False) if t.number not in seen and t.state.is_finished()]
-        for t in sorted(new, key=lambda x: x.number):
-            seen.add(t.number)
-            _log_trial(study, t, stream)
+    storage = open_storage(url, heartbeat_interval=heartbeat_interval, max_retry=max_retry)
+    # optnas prints one line per trial itself, failures included (Optuna would log each with a traceback).
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        study = open_study(config, storage, name, sampler)
+        adir.mkdir(parents=True, exist_ok=True)
+        study.set_user_attr(ARTIFACT_ATTR, str(adir.resolve()))
+        target = target_trials(config, sampler)
+        print(
+            f"optnas: study {name!r} ({config.kind}) in {url}: target {target} finished trials; "
+            f"dashboard: optuna-dashboard {url}",
+            file=stream,
+        )
+        tracker = _Tracker()
+        try:
+            _optimize(study, objective, sampler, target, timeout, max_retry, stream, tracker)
+        except KeyboardInterrupt:
+            raise Interrupted(_interrupted(study, tracker)) from None
+    except optuna.exceptions.StorageInternalError as exc:
+        cause = exc.__cause__ or exc
+        lines = str(cause).strip().splitlines()
+        first = lines[0] if lines else type(cause).__name__
+        raise ConfigError("storage", url, f"cannot write to the storage: {first}") from None
     if baselines:
         from optnas.studies._augment_kinds import evaluate_baselines
 
@@ -334,6 +373,219 @@ def run_study(
             print(f"baseline {name}: {result}", file=stream)
     _print_summary(study, stream)
     return study
+
+
+class _Tracker:
+    """Which trial this worker runs, and how its objective ended (set from inside ``optimize``)."""
+
+    def __init__(self) -> None:
+        self.trial_id: int | None = None
+        self.number: int | None = None
+        self.error: BaseException | None = None
+        self.value: Any = None
+
+    def start(self, trial: FrozenTrial) -> None:
+        self.trial_id, self.number, self.error, self.value = trial._trial_id, trial.number, None, None
+
+
+def _track(sampler: optuna.samplers.BaseSampler, tracker: _Tracker) -> None:
+    """Record each trial this worker starts, before its sampler sees it.
+
+    ``before_trial`` is the first code that runs for a new trial, so a Ctrl-C while the sampler
+    is still planning (a JointNAS barrier, a predictor fit) still knows which trial to queue again.
+    """
+    original = sampler.before_trial
+
+    def before_trial(study_: optuna.Study, trial: FrozenTrial) -> None:
+        tracker.start(trial)
+        original(study_, trial)
+
+    setattr(sampler, "before_trial", before_trial)  # noqa: B010 (an instance attribute, for this run only)
+
+
+def _guard(objective: Callable[[optuna.Trial], float], tracker: _Tracker) -> Callable[[optuna.Trial], float]:
+    """The objective, recording its exception or its value in ``tracker``."""
+
+    def guarded(trial: optuna.Trial) -> float:
+        try:
+            value = objective(trial)
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:
+            tracker.error = exc
+            trial.set_user_attr(ERROR_ATTR, short_error(exc))
+            raise
+        tracker.value = value
+        if not (isinstance(value, int | float) and math.isfinite(value)):
+            trial.set_user_attr(ERROR_ATTR, short_error(None, value))
+        return value
+
+    return guarded
+
+
+def _optimize(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    sampler: optuna.samplers.BaseSampler,
+    target: int,
+    timeout: float | None,
+    max_retry: int,
+    stream: Any,
+    tracker: _Tracker,
+) -> None:
+    """Run trials one at a time until the study has ``target`` finished trials."""
+    _track(sampler, tracker)
+    guarded = _guard(objective, tracker)
+    start = time.monotonic()
+    seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
+    failed_in_a_row = 0
+    while True:
+        if timeout is not None and time.monotonic() - start > timeout:
+            print("optnas: timeout reached", file=stream)
+            break
+        finished, running, waiting = _counts(study)
+        if finished >= target and waiting == 0:  # enqueued trials (optnas evolve --enqueue) are always run
+            break
+        exhausted = getattr(sampler, "is_exhausted", None)  # GridSampler: every point tried, some failed for good
+        if waiting == 0 and running == 0 and callable(exhausted) and exhausted(study):
+            print(
+                f"optnas: every grid point has been tried; {finished} finished, the rest failed for good", file=stream
+            )
+            break
+        if finished + running >= target and waiting == 0:
+            # The last trials run elsewhere; stay to pick up a retry if one of them dies.
+            optuna.storages.fail_stale_trials(study)
+            time.sleep(1.0)
+            continue
+        tracker.trial_id = tracker.number = None
+        study.optimize(guarded, n_trials=1, catch=(Exception,), gc_after_trial=False)
+        mine = _after_trial(study, tracker, max_retry, stream)
+        if mine is not None:
+            seen.add(mine.number)
+            if mine.state == TrialState.FAIL and isinstance(tracker.error, OptnasError):
+                raise tracker.error  # bad input found only in a trial (its retry waits, uncounted)
+            if mine.state == TrialState.FAIL and not is_retried(study.get_trials(deepcopy=False), mine.number):
+                failed_in_a_row += 1
+                if failed_in_a_row >= FAILED_IN_A_ROW:
+                    raise TrialsFailed(
+                        f"{failed_in_a_row} candidates in a row failed for good, the last with "
+                        f"{mine.user_attrs.get(ERROR_ATTR, 'an error')}; fix the cause and rerun"
+                    )
+            elif mine.state != TrialState.FAIL:
+                failed_in_a_row = 0
+        new = [t for t in study.get_trials(deepcopy=False) if t.number not in seen and t.state.is_finished()]
+        for t in sorted(new, key=lambda x: x.number):
+            seen.add(t.number)
+            _log_trial(study, t, stream)
+
+
+def _after_trial(study: optuna.Study, tracker: _Tracker, max_retry: int, stream: Any) -> FrozenTrial | None:
+    """Log this worker's trial; queue a failed one again (or say it failed for good)."""
+    if tracker.trial_id is None:
+        return None
+    trial = study._storage.get_trial(tracker.trial_id)
+    if trial.state != TrialState.FAIL:
+        _log_trial(study, trial, stream)
+        return trial
+    reason = trial.user_attrs.get(ERROR_ATTR) or short_error(tracker.error, tracker.value)
+    where = _where(trial)
+    if isinstance(tracker.error, OptnasError):
+        requeue(study, trial, interrupted=True, max_retry=max_retry)
+        return trial
+    again = requeue(study, trial, max_retry=max_retry)
+    if again is not None:
+        n = failure_count(trial) + 1
+        print(
+            f"trial {trial.number:4d} [{where}] failed: {reason}; queued again as trial {again} "
+            f"(retry {n} of {max_retry})",
+            file=stream,
+        )
+    else:
+        chain = [*trial.system_attrs.get("retry_history", []), trial.number]
+        print(
+            f"trial {trial.number:4d} [{where}] failed for good: {reason}; its candidate failed "
+            f"{len(chain)} times (trials {', '.join(map(str, chain))}) and is dropped; it does not count "
+            "towards the target",
+            file=stream,
+        )
+    return trial
+
+
+def _interrupted(study: optuna.Study, tracker: _Tracker) -> str:
+    """After Ctrl-C: fail this worker's running trial and queue it again; what to tell the user."""
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None  # a second Ctrl-C waits
+    try:
+        if tracker.trial_id is None:
+            return "no trial was running; run the same command again to continue the study"
+        trial = study._storage.get_trial(tracker.trial_id)
+        if trial.state == TrialState.RUNNING:  # stopped before or after its objective ran
+            study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+            trial = study._storage.get_trial(tracker.trial_id)
+        if trial.state != TrialState.FAIL:
+            return f"trial {trial.number} had finished; run the same command again to continue the study"
+        again = requeue(study, trial, interrupted=True)
+        if again is None:
+            return f"trial {trial.number} was stopped; run the same command again to continue the study"
+        return (
+            f"trial {trial.number} was stopped and is queued again as trial {again}: its candidate runs first "
+            "when the same command is run again"
+        )
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _where(trial: FrozenTrial) -> str:
+    ua = trial.user_attrs
+    return f"{ua.get('stage', '-')}/b{ua.get('batch', '-')}" if "stage" in ua else "-"
+
+
+#: The largest ``n_trials`` accepted: more is a typo, not a plan.
+MAX_N_TRIALS = 10**9
+
+
+def _check_n_trials(field: str, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(field, value, "must be a positive integer")
+    if value > MAX_N_TRIALS:
+        raise ConfigError(field, value, f"must be at most {MAX_N_TRIALS:,}")
+
+
+def _check_device(config: StudyConfig) -> None:
+    """``train.device`` must exist on this machine before the study is touched."""
+    device = config.train.get("device")
+    if device is None:
+        return
+    if not isinstance(device, str):
+        raise ConfigError("train.device", device, "must be a string such as 'cpu' or 'cuda'")
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError("train.device", device, f"not a torch device: {str(exc).splitlines()[0]}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device", device, "CUDA is not available on this machine")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ConfigError("train.device", device, f"this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError("train.device", device, "optnas trains on 'cpu', 'cuda' or 'mps'")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("train.device", device, "MPS is not available on this machine")
+
+
+def _check_writable_dir(field: str, path: Path) -> None:
+    """``path`` exists as a writable directory or can be created (its nearest existing parent is one)."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(field, str(path), f"artifact directory: {str(existing)!r} is not a directory")
+    if not os.access(existing, os.W_OK):
+        raise ConfigError(field, str(path), f"artifact directory: {str(existing)!r} is not writable")
 
 
 def _print_summary(study: optuna.Study, stream: Any) -> None:
