@@ -128,11 +128,17 @@ def load_policy_file(path: str | Path, *, seed: int | None = None) -> Any:
     return Policy.from_json(text, source=str(path)).to_albumentations(seed=seed)
 
 
+#: Bounds of ``augment show``: rows and columns of the grid, image side (px), grid pixels.
+MAX_GRID, MAX_SIDE, MAX_GRID_PIXELS = 64, 8192, 64 * 2**20
+
+
 def _read_image(path: Path, field: str) -> np.ndarray[Any, Any]:
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
+            if max(im.size) > MAX_SIDE:
+                raise ConfigError(field, str(path), f"{im.size[0]}x{im.size[1]} px: each side must be <= {MAX_SIDE}")
             return np.asarray(im.convert("RGB"))
     except (OSError, UnidentifiedImageError) as exc:
         raise ConfigError(field, str(path), f"cannot read image: {exc}") from None
@@ -147,7 +153,17 @@ def run(args: argparse.Namespace) -> int:
     for name in ("rows", "cols"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name}", getattr(args, name), "must be >= 1")
+        if getattr(args, name) > MAX_GRID:
+            raise ConfigError(f"--{name}", getattr(args, name), f"must be <= {MAX_GRID}")
     image = _read_image(args.image, "--image")
+    pixels = args.rows * (image.shape[0] + 2) * args.cols * (image.shape[1] + 2)
+    if pixels > MAX_GRID_PIXELS:
+        raise ConfigError(
+            "--rows",
+            args.rows,
+            f"a {args.rows}x{args.cols} grid of {image.shape[1]}x{image.shape[0]} px images has {pixels:,} pixels, "
+            f"more than {MAX_GRID_PIXELS:,}: use fewer --rows/--cols or a smaller --image",
+        )
     pair = (
         image[:, ::-1].copy()
         if args.pair_image is None
