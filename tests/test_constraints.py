@@ -61,7 +61,7 @@ def test_from_dict() -> None:
         from_dict({"macs": 3e6})
     assert info.value.field == "constraints" and info.value.value == "macs"
     with pytest.raises(ConfigError, match="unknown metric"):
-        from_dict({"max_latency_ms": 3.0})
+        from_dict({"max_energy_mj": 3.0})
 
 
 def test_feasible_mask_matches_per_candidate_values() -> None:

@@ -653,7 +653,7 @@ def _entry(e: Any, where: str) -> tuple[BlockKey, float]:
     except TypeError as exc:
         raise ConfigError(where, dict(e), str(exc)) from None
     except ConfigError as exc:
-        raise ConfigError(where, exc.value, exc.reason) from None
+        raise ConfigError(f"{where} {exc.field.removeprefix('latency entry ')}", exc.value, exc.reason) from None
     _check_ms(e["ms"], where)
     return key, float(e["ms"])
 

@@ -9,6 +9,7 @@ deterministically from the stored trials) and runs the GA under the new constrai
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from optuna.trial import TrialState
 
 from optnas._errors import ConfigError, OptnasError
 from optnas.constraints import Constraint, check_satisfiable, feasible_mask
-from optnas.cost import count_columns
+from optnas.cost import LatencyTable, count_columns
 from optnas.evolution._config import GAConfig
 from optnas.evolution._ga import adaptive_ga
 from optnas.space import AnyArch, JointSpace, Recipe, parse_arch
@@ -30,9 +31,19 @@ from optnas.space import AnyArch, JointSpace, Recipe, parse_arch
 if TYPE_CHECKING:
     from optnas.predictor import Predictor
 
-__all__ = ["PREDICTOR_ATTR", "Candidate", "evolve", "load_predictor", "save_predictor"]
+__all__ = [
+    "LATENCY_ATTR",
+    "PREDICTOR_ATTR",
+    "Candidate",
+    "evolve",
+    "load_latency_table",
+    "load_predictor",
+    "save_latency_table",
+    "save_predictor",
+]
 
 PREDICTOR_ATTR = "optnas:predictor"
+LATENCY_ATTR = "optnas:latency_table"
 SPACE_ATTR = "optnas:space"
 ARTIFACT_DIR_ATTR = "optnas:artifacts"
 CLASSES_ATTR = "optnas:num_classes"
@@ -48,6 +59,14 @@ class Candidate:
     macs: int
     params: int
     trial_params: dict[str, Any]
+    latency_ms: float | None = None
+
+    def metric(self, name: str) -> float:
+        """The candidate's ``macs``, ``params`` or ``latency_ms``."""
+        value = self.latency_ms if name == "latency_ms" else getattr(self, name, None)
+        if value is None:
+            raise ConfigError("metric", name, "not known for this candidate")
+        return float(value)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -57,6 +76,7 @@ class Candidate:
             "predicted_accuracy": self.predicted_accuracy,
             "macs": self.macs,
             "params": self.params,
+            **({"latency_ms": self.latency_ms} if self.latency_ms is not None else {}),
             "params_dict": self.trial_params,
         }
 
@@ -103,6 +123,58 @@ def _artifact_store(study: optuna.Study, artifact_dir: str | os.PathLike[str] | 
     if not Path(directory).is_dir():
         raise ConfigError("artifact directory", str(directory), "does not exist")
     return FileSystemArtifactStore(str(directory))
+
+
+def save_latency_table(study: optuna.Study, table: LatencyTable, artifact_store: Any) -> str:
+    """Upload ``table`` (JSON) as an artifact of ``study``; record its id and device.
+
+    The study user attribute ``optnas:latency_table`` holds the artifact id, the device
+    fingerprint and the number of entries, so a later ``optnas evolve`` scores latency with the
+    very table the search used, on any machine.
+    """
+    from optuna.artifacts import upload_artifact
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = table.save(os.path.join(tmp, "latency_table.json"))
+        artifact_id = upload_artifact(
+            artifact_store=artifact_store, file_path=str(path), study_or_trial=study, mimetype="application/json"
+        )
+    study.set_user_attr(
+        LATENCY_ATTR,
+        {"artifact_id": artifact_id, "fingerprint": table.fingerprint, "device": table.device, "entries": len(table)},
+    )
+    return artifact_id
+
+
+def load_latency_table(
+    study: optuna.Study, *, artifact_dir: str | os.PathLike[str] | None = None
+) -> LatencyTable | None:
+    """The latency table stored with ``study`` (:func:`save_latency_table`), or ``None``.
+
+    The stored table keeps its device description; when it is this machine's measured target
+    (same fingerprint) missing entries are measured, otherwise it is a fixed user table.
+    """
+    from optuna.artifacts import download_artifact
+
+    meta = study.user_attrs.get(LATENCY_ATTR)
+    store = _artifact_store(study, artifact_dir) if meta else None
+    if not meta or store is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "latency_table.json")
+        try:
+            download_artifact(artifact_store=store, file_path=path, artifact_id=meta["artifact_id"])
+        except Exception as exc:  # the store's own error types vary
+            raise OptnasError(f"cannot read the study's latency table {meta['artifact_id']}: {exc}") from None
+        stored = LatencyTable.load(path)
+        target = json.loads(Path(path).read_text(encoding="utf-8")).get("target")
+    if isinstance(target, dict):
+        from optnas.cost import LatencyTarget, device_fingerprint
+
+        t = LatencyTarget(**target)
+        if device_fingerprint(t) == stored.device:
+            stored.target = t
+    return stored
 
 
 def load_predictor(
@@ -203,35 +275,87 @@ def evolve(
     ga_config: GAConfig | None = None,
     artifact_dir: str | os.PathLike[str] | None = None,
     num_classes: int | None = None,
+    latency: LatencyTable | None = None,
+    predictor: Predictor | None = None,
+    extra_seeds: np.ndarray | None = None,
 ) -> list[Candidate]:
     """Top-K candidates for new constraints from the study's predictor, without training.
 
     Runs :func:`optnas.evolution.adaptive_ga` seeded with the study's best evaluated candidates
     that meet the new constraints, scored by the stored predictor.
 
+    Args:
+        latency: the table that scores ``max_latency_ms`` (default: the study's stored table,
+            else :func:`optnas.cost.default_latency_table`).
+        predictor: a predictor already loaded with :func:`load_predictor` (a sweep loads it once).
+        extra_seeds: further column rows offered to the GA's initial population (kept only when
+            they meet the constraints), e.g. the members of a smaller budget's front.
+
     Returns:
         Up to ``top_k`` candidates, best predicted first, each feasible under ``constraints``.
     """
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise ConfigError("top_k", top_k, "must be a positive integer")
-    predictor = load_predictor(study, artifact_dir=artifact_dir, num_classes=num_classes)
+    if predictor is None:
+        predictor = load_predictor(study, artifact_dir=artifact_dir, num_classes=num_classes)
+    if latency is None and any(c.metric == "latency_ms" for c in constraints):
+        latency = load_latency_table(study, artifact_dir=artifact_dir)
+    if latency is not None:
+        from optnas.cost import use_latency_table
+
+        with use_latency_table(latency):
+            return _evolve(study, predictor, constraints, top_k, seed, ga_config, latency, extra_seeds)
+    return _evolve(study, predictor, constraints, top_k, seed, ga_config, None, extra_seeds)
+
+
+def _joint_space(predictor: Predictor) -> JointSpace:
     space = predictor.space
+    if not isinstance(space, JointSpace):
+        raise ConfigError("study", type(space).__name__, "evolve needs a study over an optnas JointSpace")
+    return space
+
+
+def _evolve(
+    study: optuna.Study,
+    predictor: Predictor,
+    constraints: Sequence[Constraint],
+    top_k: int,
+    seed: int,
+    ga_config: GAConfig | None,
+    latency: LatencyTable | None,
+    extra_seeds: np.ndarray | None,
+) -> list[Candidate]:
+    space = _joint_space(predictor)
     check_satisfiable(space, constraints, predictor.num_classes)
+    wants_latency = any(c.metric == "latency_ms" for c in constraints)
 
     def feasible(c: np.ndarray) -> np.ndarray:
-        return feasible_mask(constraints, count_columns(space, c, predictor.num_classes))
+        return feasible_mask(constraints, count_columns(space, c, predictor.num_classes, latency=latency))
 
     cols, y = _evaluated(study, space)
     seeds = cols[np.argsort(-y, kind="stable")] if len(y) else cols
+    if extra_seeds is not None and len(extra_seeds):
+        seeds = np.concatenate([np.asarray(extra_seeds, dtype=float).reshape(-1, len(space.dims)), seeds])
     if len(seeds):
         seeds = seeds[feasible(seeds)]
     config = ga_config or GAConfig(population=max(4 * top_k, 32), max_per_arch=None if space.fixed_arch else 1)
     result = adaptive_ga(space, predictor.predict, feasible, seeds, rng=np.random.default_rng(seed), config=config)
     chosen = np.asarray(result.cols)[:top_k]
-    cost = count_columns(space, chosen, predictor.num_classes)
+    cost = count_columns(space, chosen, predictor.num_classes, latency=latency)
+    lat = cost.latency_ms if (wants_latency or latency is not None) else None
     out = []
     for i, row in enumerate(chosen):
         params = space.to_params(row)
         arch, recipe = space.decode_params(params)
-        out.append(Candidate(arch, recipe, float(result.scores[i]), int(cost.macs[i]), int(cost.params[i]), params))
+        out.append(
+            Candidate(
+                arch,
+                recipe,
+                float(result.scores[i]),
+                int(cost.macs[i]),
+                int(cost.params[i]),
+                params,
+                None if lat is None else float(lat[i]),
+            )
+        )
     return out
