@@ -68,6 +68,7 @@ from optuna.samplers import BaseSampler, GridSampler
 
 from optnas._errors import ConfigError
 from optnas.space import AnyArch, Choice, IntRange, JointSpace, Recipe
+from optnas.studies._weights import offer_weights
 
 if TYPE_CHECKING:
     from optnas.augment import Policy
@@ -501,6 +502,7 @@ class AugmentObjective:
             device=self.train.get("device", "cpu"),
             num_threads=self.train.get("num_threads"),
             progress=False,
+            keep_model=True,
         )
 
     def _record_child(self, trial: optuna.Trial) -> None:
@@ -526,6 +528,9 @@ class AugmentObjective:
         trial.set_user_attr("best_epoch_accuracy", result.best_accuracy)
         if result.diverged:
             trial.set_user_attr("diverged", True)
+        epochs = self.train.get("epochs")
+        full = int(epochs) if epochs is not None else self.recipe.epochs
+        offer_weights(trial, result, full_epochs=full, train=self.train)  # the top-k trained children (export)
         return float(result.accuracy)
 
 

@@ -40,6 +40,7 @@ A study file declares one study::
     epochs = 6                 # override the recipe's epoch budget
     num_threads = 2
     device = "cpu"
+    keep_weights = 3           # store the trained weights of the 3 best full-budget trials (0: none)
 
 Unknown sections or keys are errors that name them; so are values of the wrong type.
 """
@@ -71,7 +72,7 @@ _SECTIONS: dict[str, set[str]] = {
     "space": {"preset", "arch", "overrides", "fixed"},
     "constraints": set(),  # validated by optnas.constraints.from_dict
     "sampler": set(),  # validated by the sampler's own constructor
-    "train": {"epochs", "num_threads", "device", "augment", "prune"},
+    "train": {"epochs", "num_threads", "device", "augment", "prune", "keep_weights"},
     "augment": set(),  # validated by the augmentation study kinds
 }
 
@@ -236,6 +237,7 @@ def parse_study(data: Mapping[str, Any], *, source: str = "<dict>") -> StudyConf
     _opt(train, "device", "train", v.string)
     _opt(train, "augment", "train", v.string)
     _opt(train, "prune", "train", v.boolean)
+    _opt(train, "keep_weights", "train", v.non_negative_int)
     return StudyConfig(
         kind=kind,
         name=name,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from optnas.cost import Cost
@@ -26,6 +26,9 @@ class TrainResult:
         train_loss: mean training loss of each epoch.
         test_accuracy: top-1 accuracy on the test split when requested, else ``None``.
         diverged: the training loss became non-finite; training stopped at that epoch.
+        model: the evaluated network (the EMA copy when the recipe uses EMA), an ``nn.Module``
+            whose ``state_dict()`` loads into ``optnas.models.build(arch, recipe, num_classes)``;
+            not part of :meth:`to_dict` or of comparisons.
     """
 
     accuracy: float
@@ -38,10 +41,12 @@ class TrainResult:
     train_loss: tuple[float, ...] = ()
     test_accuracy: float | None = None
     diverged: bool = False
+    model: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (``curve`` and ``train_loss`` as lists)."""
-        out = asdict(self)
+        out = asdict(replace(self, model=None))
+        del out["model"]
         out["curve"] = list(self.curve)
         out["train_loss"] = list(self.train_loss)
         out["cost"] = self.cost.to_dict()

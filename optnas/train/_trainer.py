@@ -169,6 +169,7 @@ def train_and_evaluate(
     num_workers: int = 0,
     precision: str = "fp32",
     channels_last: bool = False,
+    keep_model: bool = False,
 ) -> TrainResult:
     """Train ``arch`` with ``recipe`` on ``data`` and return its validation accuracy.
 
@@ -196,6 +197,8 @@ def train_and_evaluate(
         precision: ``"fp32"`` (exact float32, the default), ``"bf16"`` or ``"fp16"``
             (``torch.autocast``; fp16 adds a gradient scaler).
         channels_last: use the ``torch.channels_last`` memory format for the model and batches.
+        keep_model: return the trained (evaluated) network as ``TrainResult.model`` (off by
+            default, so that a list of results holds no networks).
 
     Returns:
         A :class:`TrainResult`. When the training loss becomes non-finite (a diverging
@@ -242,7 +245,7 @@ def train_and_evaluate(
         torch.default_generator.manual_seed(_derive(seed, _TORCH))
         if fork_devices:
             torch.cuda.default_generators[fork_devices[0]].manual_seed(_derive(seed, _TORCH))
-        options = _Options(num_workers, precision, channels_last)
+        options = _Options(num_workers, precision, channels_last, bool(keep_model))
         result = _run(arch, recipe, data, trial, seed, augment, standard_augment, evaluate_test, dev, progress, options)
     return dataclasses.replace(result, wall_time=time.perf_counter() - start)
 
@@ -254,6 +257,7 @@ class _Options:
     num_workers: int = 0
     precision: str = "fp32"
     channels_last: bool = False
+    keep_model: bool = False
 
 
 @contextlib.contextmanager
@@ -425,4 +429,5 @@ def _train(
         train_loss=tuple(losses),
         test_accuracy=test_acc,
         diverged=diverged,
+        model=(ema.module if ema is not None else model) if options.keep_model else None,
     )
