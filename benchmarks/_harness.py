@@ -43,6 +43,8 @@ META_KEYS = (
     "torch",
     "numpy",
     "load_average",
+    "git_commit",
+    "git_dirty",
     "status",
     "headline",
 )
@@ -62,6 +64,20 @@ def command_line(module: str, argv: Sequence[str] | None = None) -> str:
     return " ".join(["python -m", module, *args]).strip()
 
 
+def git_state(paths: Sequence[str] = ("optnas",)) -> tuple[str | None, list[str]]:
+    """``HEAD``'s commit and the uncommitted files under ``paths`` (the code a result measured)."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
+        st = subprocess.run(
+            ["git", "status", "--porcelain", "--", *paths], cwd=REPO, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None, []
+    return head.stdout.strip(), sorted(line[3:] for line in st.stdout.splitlines() if line.strip())
+
+
 def metadata(command: str, **extra: Any) -> dict[str, Any]:
     """The shared metadata of one run (``status``/``headline`` are filled in by :func:`write_report`)."""
     try:
@@ -78,9 +94,12 @@ def metadata(command: str, **extra: Any) -> dict[str, Any]:
         "torch": _version("torch"),  # from the installed metadata: does not import torch
         "numpy": np.__version__,
         "load_average": None,
+        "git_commit": None,
+        "git_dirty": [],
         "status": "complete",
         "headline": "",
     }
+    meta["git_commit"], meta["git_dirty"] = git_state()
     meta.update(extra)
     return meta
 
@@ -103,7 +122,9 @@ def header(title: str, meta: Mapping[str, Any]) -> list[str]:
         f"Machine: {meta['machine']}, {meta['cores']} usable cores"
         + (f" (load average {load:.1f} at the end)" if isinstance(load, float) else "")
         + "  ",
-        f"Versions: Python {meta['python']}, Optuna {meta['optuna']}, torch {meta['torch']}, numpy {meta['numpy']}",
+        f"Versions: Python {meta['python']}, Optuna {meta['optuna']}, torch {meta['torch']}, numpy {meta['numpy']}"
+        + (f"; optnas at {str(meta['git_commit'])[:10]}" if meta.get("git_commit") else "")
+        + (f" with uncommitted changes in {', '.join(meta['git_dirty'])}" if meta.get("git_dirty") else ""),
         "",
     ]
 

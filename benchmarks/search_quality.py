@@ -29,8 +29,10 @@ constraint that cuts the space about in half, and a deterministic value):
   over the ``cifar`` / ``digits`` joint spaces, noise-free, with MACs <= the median of a 16,384-point
   QMC pool.
 
-Samplers: ``jointnas`` (``optnas.samplers.JointNASSampler`` with batch size 8, ``budget / 8`` batches,
-the benchmark's ``cost`` and constraint, planned for each budget separately), ``tpe``
+Samplers: ``jointnas`` (``optnas.samplers.JointNASSampler`` with batch size 8, planned for each budget
+separately: a space-filling batch of 8, ``budget / 8 - 2`` predictor-chosen batches and a stage-2 batch of
+8; on the tabular benchmarks it gets the benchmark's Optuna distributions and the same ``cost`` function
+that defines the constraint, on the surrogates optnas' own ``JointSpace`` with its exact cost), ``tpe``
 (``TPESampler(multivariate=True, constant_liar=True, constraints_func=...)``), ``gp``
 (``GPSampler(constraints_func=..., deterministic_objective=True)``), ``random`` and ``qmc`` (scrambled
 Sobol). The Optuna samplers are budget-agnostic: one run of the largest budget per seed gives every
@@ -106,6 +108,8 @@ class Benchmark:
     #: fraction of the space (whole table, or a QMC pool) that meets the constraint
     feasible_fraction: float = float("nan")
     info: dict[str, Any] = field(default_factory=dict)
+    #: how JointNAS sees the space: ``search_space``/``cost``/``arch_params``, or an optnas ``space``
+    jointnas_kwargs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sign(self) -> float:
@@ -182,6 +186,11 @@ def nb201(dataset: str = "cifar10") -> Benchmark:
         constraints=(Constraint("params", limit * 1e6),),
         value=lambda p: by_key[key(p)][0],
         infeasible_value=float(acc[feasible].min()),
+        jointnas_kwargs={
+            "search_space": {n: CategoricalDistribution(ops) for n in names},
+            "cost": lambda p: {"params": by_key[key(p)][1] * 1e6},
+            "arch_params": names,
+        },
         value_label="validation accuracy (%)",
         optimum=float(acc[feasible].max()),
         worst=float(acc[feasible].min()),
@@ -274,6 +283,18 @@ def fcnet(dataset: str = "parkinsons_telemonitoring") -> Benchmark:
         constraints=(Constraint("params", limit),),
         value=lambda p: by_key[key(p)],
         infeasible_value=float(loss[feasible].max()),
+        jointnas_kwargs={
+            "search_space": space,
+            "cost": cost,
+            "arch_params": [
+                "log2_units_1",
+                "log2_units_2",
+                "activation_fn_1",
+                "activation_fn_2",
+                "dropout_1",
+                "dropout_2",
+            ],
+        },
         value_label="log10 validation MSE",
         optimum=float(loss[feasible].min()),
         worst=float(loss[feasible].max()),
@@ -323,6 +344,7 @@ def surrogate_benchmark(name: str) -> Benchmark:
         value=lambda p: sur.predict_params(p),
         infeasible_value=0.0,
         value_label="surrogate validation accuracy",
+        jointnas_kwargs={"space": space, "num_classes": NUM_CLASSES},  # optnas' own JointSpace: exact cost
         feasible_fraction=frac,
         info={
             "csv": csv.name,
@@ -360,14 +382,19 @@ def make_sampler(name: str, seed: int, bench: Benchmark, budget: int) -> optuna.
 
         if budget % BATCH:
             raise ValueError(f"JointNAS budgets must be multiples of {BATCH}, not {budget}")
-        return JointNASSampler(  # type: ignore[call-arg]
+        kwargs = bench.jointnas_kwargs or {"search_space": dict(bench.search_space), "cost": bench.cost}
+        # plan: a space-filling batch, T - 1 predictor-chosen batches and a stage-2 batch of K = 8
+        sampler = JointNASSampler(
             batch_size=BATCH,
-            n_batches=budget // BATCH,
+            n_batches=budget // BATCH - 1,
             seed=seed,
-            cost=bench.cost,
             constraints=list(bench.constraints),
-            search_space=dict(bench.search_space),
+            early_stopping_tau=None,  # tabular values have no learning curves to stop on
+            **kwargs,
         )
+        if sampler.n_planned != budget:
+            raise RuntimeError(f"JointNAS plans {sampler.n_planned} trials, not {budget}")
+        return sampler
     # ``constraints_func`` is deprecated in Optuna 5 (both samplers already read ``trial.set_constraint``);
     # it is passed anyway, reading the same values, so older Optuna versions are constrained too
     with warnings.catch_warnings():
@@ -660,6 +687,21 @@ def body(bench: Benchmark, summary: Mapping[str, Any], meta: Mapping[str, Any], 
         + f". Budgets {', '.join(map(str, budgets))}; batch size {BATCH}. {better.capitalize()} is better.",
         "",
     ]
+    if "jointnas" in meta.get("samplers", []):
+        copied = meta.get("jointnas_sequential_copied")
+        lines += [
+            f"JointNAS: {meta.get('jointnas_seeds', meta['seeds'])} seeds, one study per plan of "
+            f"{', '.join(map(str, meta.get('jointnas_budgets', budgets)))} trials (none of 128 where that "
+            "column shows '-'). "
+            + (
+                f"It plans a batch of 8 only once the previous batch is told, so its sequential run is its batch "
+                f"run: seed 0 was run in both modes and gave identical curves, and the other seeds' sequential "
+                f"rows are copies of their batch runs ({copied} copies)."
+                if copied
+                else ""
+            ),
+            "",
+        ]
     for mode in MODES:
         if mode not in summary:
             continue
@@ -756,6 +798,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--gp-seeds", type=int, default=None, help="fewer seeds for GPSampler (default: --seeds)")
     ap.add_argument("--gp-budget", type=int, default=None, help="GPSampler's largest budget (default: the largest)")
+    ap.add_argument("--jointnas-seeds", type=int, default=None, help="seeds for JointNAS (default: --seeds)")
+    ap.add_argument("--jointnas-budgets", default=None, help="JointNAS's plans (default: --budgets)")
     ap.add_argument("--dataset", default=None, help="nb201: cifar10/cifar100/imagenet; fcnet: an HPOLib data set")
     ap.add_argument("--time-limit", type=float, default=None, help="minutes; start no run after it (resumable)")
     ap.add_argument("--fresh", action="store_true", help="ignore the runs saved in the JSON")
@@ -774,6 +818,8 @@ def main(argv: list[str] | None = None) -> int:
     if "jointnas" in samplers and any(b % BATCH for b in budgets):
         ap.error(f"--budgets: JointNAS needs multiples of {BATCH}")
     gp_seeds = args.seeds if args.gp_seeds is None else args.gp_seeds
+    j_seeds = args.seeds if args.jointnas_seeds is None else args.jointnas_seeds
+    j_budgets = budgets if args.jointnas_budgets is None else sorted({int(b) for b in args.jointnas_budgets.split(",")})
     gp_budget = max(budgets) if args.gp_budget is None else args.gp_budget
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -798,6 +844,8 @@ def main(argv: list[str] | None = None) -> int:
         gp_seeds=gp_seeds,
         gp_budget=gp_budget,
         gp_limited=("gp" in samplers and (gp_seeds < args.seeds or gp_budget < max(budgets))),
+        jointnas_seeds=j_seeds,
+        jointnas_budgets=j_budgets,
         benchmark_info=bench.info,
         feasible_fraction_of_space=bench.feasible_fraction,
     )
@@ -814,11 +862,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     done = {(r["sampler"], r["seed"], r["budget"], r["mode"]) for r in runs}
     jobs = []
-    for seed in range(args.seeds):  # seeds outer: a partial run stays balanced; GP last
-        for s in [x for x in samplers if x != "gp"]:
+    for seed in range(args.seeds):  # seeds outer: a partial run stays balanced; JointNAS, then GP, last
+        for s in [x for x in samplers if x not in ("gp", "jointnas")]:
             for mode in modes:
-                for b in budgets if s == "jointnas" else [max(budgets)]:
-                    jobs.append((s, seed, b, mode))
+                jobs.append((s, seed, max(budgets), mode))
+    if "jointnas" in samplers:
+        # With batches of 8, JointNAS plans each batch once its previous batch is told, in either mode, so
+        # its sequential run equals its batch run: both modes are run for seed 0 and compared, the other
+        # seeds' sequential results are copies of their batch runs if they were equal (see below).
+        jobs += [
+            ("jointnas", seed, b, mode)
+            for seed in range(j_seeds)
+            for b in j_budgets
+            for mode in modes
+            if mode == "batch" or seed == 0 or "batch" not in modes
+        ]
     if "gp" in samplers:
         jobs += [("gp", seed, gp_budget, mode) for seed in range(gp_seeds) for mode in modes]
     jobs = [j for j in jobs if j not in done]
@@ -840,8 +898,31 @@ def main(argv: list[str] | None = None) -> int:
         if (i + 1) % 20 == 0:
             _save_partial(out, meta, runs)
     meta["wall_min"] = (time.perf_counter() - started) / 60
+    meta["jointnas_sequential_copied"] = _copy_jointnas_sequential(runs, modes)
     report(bench, meta, runs, out, status=status)
     return 0
+
+
+def _copy_jointnas_sequential(runs: list[dict[str, Any]], modes: Sequence[str]) -> int | None:
+    """Add JointNAS's sequential results as copies of its batch runs, if seed 0 showed them equal.
+
+    Returns the number of copies (``None``: not applicable, or the check failed and nothing was copied).
+    """
+    if "sequential" not in modes or "batch" not in modes:
+        return None
+    j = {(r["seed"], r["budget"], r["mode"]): r for r in runs if r["sampler"] == "jointnas"}
+    checks = [(s, b) for (s, b, m) in j if m == "sequential" and (s, b, "batch") in j and not j[s, b, m].get("copy")]
+    if not checks:
+        return None
+    if any(j[s, b, "sequential"]["curve"] != j[s, b, "batch"]["curve"] for s, b in checks):
+        print("JointNAS's sequential and batch runs differ: run every seed in both modes", flush=True)
+        return None
+    n = 0
+    for (s, b, m), r in list(j.items()):
+        if m == "batch" and (s, b, "sequential") not in j:
+            runs.append({**r, "mode": "sequential", "copy": "of the batch run (equal by construction)"})
+            n += 1
+    return n
 
 
 def _save_partial(out: Path, meta: Mapping[str, Any], runs: list[dict[str, Any]]) -> None:

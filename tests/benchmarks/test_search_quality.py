@@ -126,3 +126,15 @@ def test_summary_targets_and_tests() -> None:
     assert t["wins"] == 6 and t["losses"] == 0 and t["p"] < 0.05
     assert s["tests"]["tpe"]["128"]["ties"] >= 1  # both reach 1.0 on some seeds
     assert s["feasible_fraction"]["tpe"] == 0.5
+
+
+def test_jointnas_sequential_copies_only_after_an_equal_check() -> None:
+    runs = [_fake("jointnas", k, 16, "batch", lambda n: n / 16) for k in range(3)]
+    runs.append(_fake("jointnas", 0, 16, "sequential", lambda n: n / 16))
+    assert sq._copy_jointnas_sequential(runs, sq.MODES) == 2
+    seq = [r for r in runs if r["mode"] == "sequential"]
+    assert sorted(r["seed"] for r in seq) == [0, 1, 2] and sum("copy" in r for r in seq) == 2
+    differ = [_fake("jointnas", k, 16, "batch", lambda n: n / 16) for k in range(3)]
+    differ.append(_fake("jointnas", 0, 16, "sequential", lambda n: n / 32))
+    assert sq._copy_jointnas_sequential(differ, sq.MODES) is None
+    assert len(differ) == 4  # nothing copied
