@@ -511,6 +511,7 @@ class AugmentObjective:
 
         cost = count(self.arch, self.data.num_classes)
         trial.set_user_attr("arch", str(self.arch))
+        trial.set_user_attr("recipe", self.recipe.to_dict())
         trial.set_user_attr("macs", cost.macs)
         trial.set_user_attr("params", cost.params)
 

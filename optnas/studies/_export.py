@@ -12,7 +12,12 @@ JointNAS / AutoTrain (FBNetV3, Dai et al., 2021, Sec. 3): the best feasible trai
   ``optnas.models.build(parse_arch(ARCH), Recipe(**RECIPE), num_classes=NUM_CLASSES)``.
 
 AutoAugment / RandAugment: the policy, written by the augmentation study kinds
-(``optnas.studies._policies.export_policy``).
+(``optnas.studies._policies.export_policy``), and ``child/`` (the same four files plus ``weights.pt``)
+for the best trial's trained child network when the study kept its weights.
+
+``weights.pt``: the trial's trained ``state_dict``, when the study kept it (the top ``[train]
+keep_weights`` full-fidelity trials, :mod:`optnas.studies._weights`); ``model.py``'s
+``make_model(pretrained=True)`` loads it.
 
 Every kind also gets ``SUMMARY.md`` (:func:`summary_markdown`): the study, its kind, the best
 trials, the constraints and the early-stopping epoch budget of Sec. 3.1.
@@ -104,12 +109,16 @@ def policies_module() -> Any:
 
 
 def _best_nas(study: optuna.Study) -> tuple[FrozenTrial, Any, Any, int]:
-    from optnas.space import Recipe, parse_arch
-
     best = best_feasible(study, k=1)
     if not best:
         raise ConfigError("--study-name", study.study_name, "has no completed feasible trial to export")
-    trial = best[0]
+    return (best[0], *_trial_network(best[0]))
+
+
+def _trial_network(trial: FrozenTrial) -> tuple[Any, Any, int]:
+    """``(arch, recipe, num_classes)`` of a trained trial, from its user attributes."""
+    from optnas.space import Recipe, parse_arch
+
     ua = trial.user_attrs
     try:
         arch = parse_arch(str(ua["arch"]))
@@ -119,7 +128,7 @@ def _best_nas(study: optuna.Study) -> tuple[FrozenTrial, Any, Any, int]:
         raise ConfigError(
             f"trial {trial.number} user attrs", "arch/recipe/params", f"missing or invalid: {exc}"
         ) from None
-    return trial, arch, recipe, infer_num_classes(arch, params)
+    return arch, recipe, infer_num_classes(arch, params)
 
 
 _MODEL_TEMPLATE = '''"""Best architecture of the optnas study {name!r}.
@@ -247,6 +256,21 @@ def write_model_files(
     return written
 
 
+def _export_child(study: optuna.Study, out: Path) -> list[Path]:
+    """The trained child of the best augmentation trial, when the study kept its weights (``child/``).
+
+    The same files as for JointNAS (:func:`write_model_files`): the child network, its recipe and
+    ``weights.pt``; nothing when the best trial's weights were not kept.
+    """
+    from optnas.studies._weights import weights_artifact
+
+    best = policies_module().best_trials(study, 1)
+    if not best or weights_artifact(study, best[0]) is None:
+        return []
+    arch, recipe, num_classes = _trial_network(best[0])
+    return write_model_files(study, best[0], arch, recipe, num_classes, out, kind=study_kind(study))
+
+
 def export_study(
     study: optuna.Study, out_dir: str | Path, *, storage_url: str | None = None, top: int = 5
 ) -> list[Path]:
@@ -271,6 +295,7 @@ def export_study(
             raise ConfigError("--study-name", study.study_name, "has no completed trial to export")
         out.mkdir(parents=True, exist_ok=True)
         written = [Path(p) for p in policies.export_policy(study, out)]
+        written += _export_child(study, out / "child")
     else:
         raise ConfigError("--study-name", study.study_name, f"has unknown optnas kind {kind!r}")
     listing = "\n".join(f"- `{p.name}`" for p in written)

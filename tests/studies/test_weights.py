@@ -132,3 +132,30 @@ def test_exported_weights_reproduce_the_trial_accuracy(tmp_path: Path, capsys: p
     assert _val_accuracy(model, data, module.RESOLUTION) == kept[0].value
     fresh = module.make_model(seed=1)  # still the untrained definition by default
     assert any(not torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), model.state_dict().values()))
+
+
+@pytest.mark.slow
+def test_augmentation_child_weights_are_exported(tmp_path: Path) -> None:
+    config = parse_study(
+        {
+            "study": {"kind": "randaugment", "name": "ra", "seed": 0},
+            "dataset": {"name": "digits", "subset": 100},
+            "augment": {"n": [1], "m": [5]},
+            "train": {"epochs": 1},
+        }
+    )
+    url = f"sqlite:///{tmp_path / 'ra.db'}"
+    study = run_study(config, storage_url=url, stream=io.StringIO())
+    (trial,) = study.trials
+    out = tmp_path / "best"
+    assert main(["export", "--storage", url, "--study-name", "ra", "--out", str(out)]) == 0
+    assert {p.name for p in (out / "child").iterdir()} == {
+        "arch.txt",
+        "recipe.json",
+        "best.json",
+        "model.py",
+        "weights.pt",
+    }
+    module = _load_module(out / "child" / "model.py")
+    model = module.make_model(pretrained=True)
+    assert _val_accuracy(model, load_data(config), module.RESOLUTION) == trial.value
