@@ -66,6 +66,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.samplers import BaseSampler, GridSampler
 
+from optnas import _validate as validate
 from optnas._errors import ConfigError
 from optnas.space import AnyArch, Choice, IntRange, JointSpace, Recipe
 from optnas.studies._weights import offer_weights
@@ -181,11 +182,9 @@ class AugmentSettings:
 
 def _int_list(key: str, value: Any, low: int, high: int | None) -> tuple[int, ...]:
     if not isinstance(value, list) or not value:
-        raise ConfigError(key, value, "expected a non-empty list of integers")
-    for v in value:
-        if isinstance(v, bool) or not isinstance(v, int) or v < low or (high is not None and v > high):
-            bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
-            raise ConfigError(key, value, f"every value must be an integer {bound}; got {v!r}")
+        raise ConfigError(key, value, f"expected a non-empty list of integers, got {validate.kind_of(value)}")
+    for i, item in enumerate(value):
+        validate.integer(f"{key}[{i}]", item, low=low, high=high)
     if len(set(value)) != len(value):
         raise ConfigError(key, value, "values must be distinct")
     return tuple(value)
@@ -206,9 +205,7 @@ def augment_settings(config: StudyConfig) -> AugmentSettings:
             raise ConfigError(
                 f"augment.{key}", table[key], f"unknown key for a {kind} study; expected one of {list(_KEYS[kind])}"
             )
-    bins = table.get("num_magnitude_bins", _DEFAULT_BINS)
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 2:
-        raise ConfigError("augment.num_magnitude_bins", bins, "must be an integer >= 2")
+    bins = validate.integer("augment.num_magnitude_bins", table.get("num_magnitude_bins", _DEFAULT_BINS), low=2)
     n_values = _int_list("augment.n", table["n"], 0, None) if "n" in table else DEFAULT_N
     if "m" in table:
         m_values = _int_list("augment.m", table["m"], 0, bins - 1)
@@ -216,18 +213,14 @@ def augment_settings(config: StudyConfig) -> AugmentSettings:
         m_values = DEFAULT_M
         if max(m_values) > bins - 1:
             raise ConfigError("augment.num_magnitude_bins", bins, f"the default M grid {list(DEFAULT_M)} needs >= 14")
-    prune = table.get("prune", True)
-    if not isinstance(prune, bool):
-        raise ConfigError("augment.prune", prune, "must be true or false")
+    prune = validate.boolean("augment.prune", table.get("prune", True))
     baselines = table.get("baselines", list(BASELINES))
     if not isinstance(baselines, list) or not all(isinstance(b, str) for b in baselines):
         raise ConfigError("augment.baselines", baselines, "expected a list of baseline names")
     for name in baselines:
         if name not in BASELINES:
             raise ConfigError("augment.baselines", name, f"unknown baseline; expected one of {list(BASELINES)}")
-    recipe = table.get("recipe", {})
-    if not isinstance(recipe, Mapping):
-        raise ConfigError("augment.recipe", recipe, "must be a table of recipe fields")
+    recipe = validate.table("augment.recipe", table.get("recipe", {}))
     known = {f.name for f in dataclasses.fields(Recipe)}
     for key in recipe:
         if key not in known:
@@ -292,10 +285,9 @@ def _ppo_options(config: StudyConfig) -> dict[str, Any]:
                 f"sampler.{key}", value, f"unknown PPOSampler option; expected one of {list(AUTOAUGMENT_OPTIONS)}"
             )
         if key in _INT_OPTIONS:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"sampler.{key}", value, "must be an integer")
-        elif isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"sampler.{key}", value, "must be a number")
+            validate.integer(f"sampler.{key}", value)
+        else:
+            validate.number(f"sampler.{key}", value)
         opts[key] = value
     return opts
 

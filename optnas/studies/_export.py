@@ -39,6 +39,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from optnas import _validate as validate
 from optnas._errors import ConfigError
 from optnas.cost import infer_num_classes
 from optnas.studies._runner import CONFIG_ATTR, KIND_ATTR, best_feasible, open_storage
@@ -346,8 +347,7 @@ def _augment_lines(study: optuna.Study, kind: str, top: int) -> list[str]:
 
 def summary_markdown(study: optuna.Study, *, storage_url: str | None = None, top: int = 5) -> str:
     """Markdown summary: study, kind, trial counts, best trials, constraints, early-stopping budget."""
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise ConfigError("--top", top, "must be a positive integer")
+    validate.positive_int("--top", top)
     kind = study_kind(study)
     trials = study.get_trials(deepcopy=False)
     states = Counter(t.state.name.lower() for t in trials)

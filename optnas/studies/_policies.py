@@ -38,6 +38,7 @@ import numpy.typing as npt
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from optnas import _validate as validate
 from optnas._errors import ConfigError
 from optnas.studies._augment_kinds import M_PARAM, N_PARAM, attach_pairing_pool
 
@@ -68,8 +69,7 @@ def best_trials(study: optuna.Study, k: int | None = None) -> list[FrozenTrial]:
 
 
 def _check_top(top: int) -> None:
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise ConfigError("top", top, "must be a positive integer")
+    validate.positive_int("top", top)
 
 
 def final_policy(study: optuna.Study, top: int = 5) -> Policy:
@@ -198,8 +198,7 @@ def render_examples(pipeline: Any, images: U8, *, samples: int = 7, seed: int = 
         samples: augmented draws per image.
         seed: seed of the draws.
     """
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ConfigError("samples", samples, "must be a positive integer")
+    validate.positive_int("samples", samples)
     images = np.asarray(images, dtype=np.uint8)
     if images.ndim != 4 or images.shape[3] != 3 or images.shape[0] < 1:
         raise ConfigError("images", images.shape, "expected (K, H, W, 3) uint8 images")
@@ -281,8 +280,7 @@ def export_policy(
     A.save(pipeline, str(album_path), data_format="json")
     policy_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     if images is None:
-        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
-            raise ConfigError("rows", rows, "must be a positive integer")
+        validate.positive_int("rows", rows)
         found = _dataset_examples(study, rows)
         images = found if found is not None else _sample_images(rows)
     grid = render_examples(pipeline, images, samples=samples, seed=seed)
