@@ -94,6 +94,19 @@ def _reject_empty(argv: Sequence[str]) -> None:
             raise ConfigError(field, arg, "must not be empty")
 
 
+#: Commands that read an existing study: a SQLite URL must name an existing file (never create one).
+_READERS = ("export", "report", "evolve")
+
+
+def _check_existing_storage(args: argparse.Namespace) -> None:
+    url = getattr(args, "storage", None)
+    if args.command not in _READERS or not isinstance(url, str) or not url.startswith("sqlite:///"):
+        return
+    path = url[len("sqlite:///") :].split("?", 1)[0].removeprefix("file:")
+    if path and path != ":memory:" and not Path(path).is_file():
+        raise ConfigError("--storage", url, "no such SQLite file" if not Path(path).exists() else "not a file")
+
+
 def _os_error(exc: OSError, args: argparse.Namespace | None) -> ConfigError:
     """A file that cannot be read or written, named by the flag that gave it."""
     name = exc.filename if exc.filename is not None else exc.filename2
@@ -118,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _reject_empty(args_list)
         parser = _parser(commands, selected if selected in commands else None)
         args = parser.parse_args(args_list)
+        _check_existing_storage(args)
         module = importlib.import_module(commands[args.command][0])
         return int(module.run(args))
     except OptnasError as exc:

@@ -348,8 +348,8 @@ def run_study(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
         study = open_study(config, storage, name, sampler)
+        study.set_user_attr(ARTIFACT_ATTR, str(adir.resolve()))  # a read-only storage fails here, first
         adir.mkdir(parents=True, exist_ok=True)
-        study.set_user_attr(ARTIFACT_ATTR, str(adir.resolve()))
         target = target_trials(config, sampler)
         print(
             f"optnas: study {name!r} ({config.kind}) in {url}: target {target} finished trials; "
@@ -578,14 +578,22 @@ def _check_device(config: StudyConfig) -> None:
 
 
 def _check_writable_dir(field: str, path: Path) -> None:
-    """``path`` exists as a writable directory or can be created (its nearest existing parent is one)."""
+    """``path`` is a writable directory or can be created: tried now, and what was created removed again."""
+    missing = []
     existing = path
     while not existing.exists() and existing != existing.parent:
+        missing.append(existing)
         existing = existing.parent
     if not existing.is_dir():
         raise ConfigError(field, str(path), f"artifact directory: {str(existing)!r} is not a directory")
     if not os.access(existing, os.W_OK):
         raise ConfigError(field, str(path), f"artifact directory: {str(existing)!r} is not writable")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(field, str(path), f"cannot create the artifact directory: {exc.strerror}") from None
+    for p in missing:  # deepest first: nothing is left behind before the study is opened
+        p.rmdir()
 
 
 def _print_summary(study: optuna.Study, stream: Any) -> None:
