@@ -17,6 +17,7 @@ import dataclasses
 import math
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.storages import RDBStorage
+from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from optnas._errors import ConfigError, Interrupted, OptnasError, TrialsFailed
@@ -59,14 +60,21 @@ ARTIFACT_ATTR = "optnas:artifacts"
 
 def open_storage(
     url: str | None, *, heartbeat_interval: int | None = None, grace_period: int | None = None, max_retry: int = 3
-) -> RDBStorage:
-    """Open an RDB storage with heartbeats and stale-trial retries.
+) -> BaseStorage:
+    """Open an RDB storage with heartbeats and stale-trial retries, or Optuna's Redis journal.
 
     SQLite gets a 60 s lock timeout so that a second local worker waits instead of failing with
     "database is locked" (SQLite serializes writers; for more than a couple of workers use
-    PostgreSQL).
+    PostgreSQL or MariaDB, ``mysql+pymysql://user@host/db``).
+
+    ``redis://host:port[/db][?prefix=KEY]`` opens ``JournalStorage(JournalRedisBackend(...))``
+    with its keys under ``KEY`` (default: none, Optuna's layout). A journal has no heartbeat:
+    :func:`run_study` fails and retries the trial of a dead worker *on the same host* instead
+    (it records each trial's host and process id).
     """
     url = url or DEFAULT_STORAGE
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return _open_journal(url)
     if heartbeat_interval is None:
         heartbeat_interval = int(os.environ.get("OPTNAS_HEARTBEAT_INTERVAL", "30"))
     if heartbeat_interval < 1:
@@ -98,6 +106,27 @@ def open_storage(
             first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
             raise ConfigError("storage", url, f"cannot open the storage: {first}") from None
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _open_journal(url: str) -> BaseStorage:
+    """Optuna's Redis journal storage (see :func:`open_storage`)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalRedisBackend
+
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    prefix = query.pop("prefix", "")
+    plain = urlunsplit(parts._replace(query=urlencode(query)))
+    try:
+        backend = JournalRedisBackend(plain, prefix=prefix)
+        backend._redis.ping()
+        return JournalStorage(backend)
+    except Exception as exc:  # redis raises many types; the user needs one line
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        raise ConfigError("storage", url, f"cannot open the storage: {first}") from None
 
 
 def artifact_dir(config: StudyConfig, storage_url: str) -> Path:
@@ -200,7 +229,7 @@ def target_trials(config: StudyConfig, sampler: optuna.samplers.BaseSampler) -> 
 
 
 def open_study(
-    config: StudyConfig, storage: RDBStorage, study_name: str, sampler: optuna.samplers.BaseSampler
+    config: StudyConfig, storage: BaseStorage, study_name: str, sampler: optuna.samplers.BaseSampler
 ) -> optuna.Study:
     """Create the study or resume it (always with the right sampler).
 
@@ -241,7 +270,7 @@ def open_study(
     return optuna.load_study(study_name=study_name, storage=storage, sampler=sampler, pruner=_pruner(config))
 
 
-def _summary(storage: RDBStorage, study_name: str) -> optuna.study.StudySummary | None:
+def _summary(storage: BaseStorage, study_name: str) -> optuna.study.StudySummary | None:
     for s in optuna.get_all_study_summaries(storage, include_best_trial=False):
         if s.study_name == study_name:
             return s
@@ -388,16 +417,26 @@ class _Tracker:
         self.trial_id, self.number, self.error, self.value = trial._trial_id, trial.number, None, None
 
 
+#: System attribute of a trial: ``host:pid`` of the worker running it (dead-worker detection without heartbeats).
+WORKER_ATTR = "optnas:worker"
+
+
+def _worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def _track(sampler: optuna.samplers.BaseSampler, tracker: _Tracker) -> None:
     """Record each trial this worker starts, before its sampler sees it.
 
     ``before_trial`` is the first code that runs for a new trial, so a Ctrl-C while the sampler
     is still planning (a JointNAS barrier, a predictor fit) still knows which trial to queue again.
+    The trial also gets its worker's ``host:pid`` (:data:`WORKER_ATTR`).
     """
     original = sampler.before_trial
 
     def before_trial(study_: optuna.Study, trial: FrozenTrial) -> None:
         tracker.start(trial)
+        study_._storage.set_trial_system_attr(trial._trial_id, WORKER_ATTR, _worker())
         original(study_, trial)
 
     setattr(sampler, "before_trial", before_trial)  # noqa: B010 (an instance attribute, for this run only)
@@ -457,6 +496,8 @@ def _optimize(
             optuna.storages.fail_stale_trials(study)
             time.sleep(1.0)
             continue
+        if not _has_heartbeat(study):
+            _fail_dead_local_trials(study, max_retry, stream)
         tracker.trial_id = tracker.number = None
         study.optimize(guarded, n_trials=1, catch=(Exception,), gc_after_trial=False)
         mine = _after_trial(study, tracker, max_retry, stream)
@@ -477,6 +518,45 @@ def _optimize(
         for t in sorted(new, key=lambda x: x.number):
             seen.add(t.number)
             _log_trial(study, t, stream)
+
+
+def _has_heartbeat(study: optuna.Study) -> bool:
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    return is_heartbeat_enabled(study._storage)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fail_dead_local_trials(study: optuna.Study, max_retry: int, stream: Any) -> None:
+    """Without heartbeats (a journal storage): fail and retry running trials of dead workers on this host."""
+    from optuna.exceptions import UpdateFinishedTrialError
+
+    host = socket.gethostname()
+    storage = study._storage
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = t.system_attrs.get(WORKER_ATTR)
+        if not isinstance(worker, str):
+            continue
+        h, _, pid = worker.rpartition(":")
+        if h != host or not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        try:
+            if not storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
+                continue
+        except UpdateFinishedTrialError:
+            continue
+        again = requeue(study, storage.get_trial(t._trial_id), max_retry=max_retry)
+        retried = f"queued again as trial {again}" if again is not None else "its retries are spent"
+        print(f"trial {t.number:4d} [{_where(t)}] failed: its worker (pid {pid}) is gone; {retried}", file=stream)
 
 
 def _after_trial(study: optuna.Study, tracker: _Tracker, max_retry: int, stream: Any) -> FrozenTrial | None:
