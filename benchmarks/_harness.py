@@ -100,6 +100,14 @@ def metadata(command: str, **extra: Any) -> dict[str, Any]:
         "headline": "",
     }
     meta["git_commit"], meta["git_dirty"] = git_state()
+    if meta["git_dirty"]:  # which uncommitted version was measured
+        import hashlib
+
+        h = hashlib.sha256()
+        for rel in meta["git_dirty"]:
+            f = REPO / rel
+            h.update(rel.encode() + (f.read_bytes() if f.is_file() else b""))
+        meta["git_dirty_sha256"] = h.hexdigest()
     meta.update(extra)
     return meta
 
