@@ -16,6 +16,7 @@ from optnas.cost._latency import (
     device_fingerprint,
     device_table,
     measure_latency,
+    measure_runs,
 )
 
 __all__ = [
@@ -32,5 +33,6 @@ __all__ = [
     "device_table",
     "infer_num_classes",
     "measure_latency",
+    "measure_runs",
     "use_latency_table",
 ]

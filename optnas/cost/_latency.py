@@ -10,10 +10,11 @@ which are known before training. This module does the same for the networks
   median of repeated runs, settable batch size, thread count and device).
 - :class:`LatencyTable` holds one measured latency per distinct :class:`BlockKey` -- the stem,
   every inverted-residual block (input size, channels, expanded width, kernel, stride,
-  squeeze-excite, activation) and the head (1x1 conv, pool, classifier) -- plus a fixed overhead
-  measured as whole-model minus sum-of-entries. A network's prediction is the sum of its entries
-  plus the overhead; :meth:`LatencyTable.predict_columns` does it for a whole pool of column
-  arrays in one vectorized pass (like :func:`optnas.cost.count_columns`).
+  squeeze-excite, activation) and the head (1x1 conv, pool, classifier). A network's prediction
+  is ``scale * sum(entries) + overhead_ms + entry_overhead_ms * len(entries)``; a measured table
+  fits ``scale`` on whole networks (the median ratio of whole-model latency to the sum of its
+  entries, :meth:`LatencyTable.calibrate`). :meth:`LatencyTable.predict_columns` predicts a whole
+  pool of column arrays in one vectorized pass (like :func:`optnas.cost.count_columns`).
 - A table is measured lazily, key by key as candidates need them, and cached on disk per device
   fingerprint (device name, torch version, threads, batch size) under
   ``$OPTNAS_CACHE_DIR/latency`` (default ``~/.cache/optnas/latency``).
@@ -26,12 +27,15 @@ JSON::
 
     {"format": "optnas-latency-table", "version": 1,
      "device": {"name": "Pixel 6", ...},          # free-form description
-     "overhead_ms": 0.05,
+     "overhead_ms": 0.05,                          # optional: added to every network
+     "entry_overhead_ms": 0.0,                     # optional: added per entry of a network
+     "scale": 1.0,                                 # optional: multiplies the sum of entries
      "entries": [{"op": "ir", "h": 16, "cin": 16, "cout": 24, "k": 3, "stride": 2,
                   "exp": 64, "se": "se", "act": "hs", "fc": 0, "classes": 0, "ms": 0.031}, ...]}
 
 CSV: a header ``op,h,cin,cout,k,stride,exp,se,act,fc,classes,ms`` and one row per entry; the
-overhead is the row whose ``op`` is ``overhead`` (other fields empty). Fields of an entry:
+optional constants are rows whose ``op`` is ``overhead``, ``entry_overhead`` or ``scale`` (value in
+``ms``, other fields empty). Fields of an entry:
 
 - ``op``: ``stem`` (conv k x k stride s from 3 channels + BN + act), ``ir`` (one MBConv block,
   residual add included) or ``head`` (1x1 conv + BN + act, global average pool, optional hidden
@@ -50,7 +54,6 @@ import json
 import math
 import os
 import platform
-import statistics
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -76,6 +79,7 @@ __all__ = [
     "device_fingerprint",
     "device_table",
     "measure_latency",
+    "measure_runs",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -96,7 +100,11 @@ class LatencyTarget:
         batch_size: images per forward pass (default 1).
         threads: ``torch.set_num_threads`` while measuring (default 1; restored afterwards).
         warmup: untimed runs before timing.
-        repeats: timed runs; the latency is their median.
+        repeats: timed runs; the latency is their median (``quantile`` 0.5).
+        quantile: which quantile of the timed runs is the latency. The median is the default; on
+            a machine shared with other jobs a low quantile (e.g. 0.1) estimates the uncontended
+            latency, since preemption only ever adds time and hits long runs (whole networks)
+            more often than short ones (single blocks).
         calibration: whole networks measured to estimate the table's fixed overhead
             (whole-model latency minus the sum of its entries; the median is kept).
     """
@@ -106,6 +114,7 @@ class LatencyTarget:
     threads: int = 1
     warmup: int = 10
     repeats: int = 31
+    quantile: float = 0.5
     calibration: int = 8
 
     def __post_init__(self) -> None:
@@ -115,6 +124,9 @@ class LatencyTarget:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
                 raise ConfigError(f"latency {name}", v, f"must be an integer >= {minimum}")
+        q = self.quantile
+        if isinstance(q, bool) or not isinstance(q, int | float) or not 0.0 <= q <= 1.0:
+            raise ConfigError("latency quantile", q, "must be in [0, 1]")
 
 
 @dataclass(frozen=True, order=True)
@@ -225,8 +237,8 @@ def _threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _timed(model: nn.Module, x: torch.Tensor, target: LatencyTarget) -> float:
-    """Median milliseconds of ``model(x)`` (already in eval mode on the device)."""
+def _runs(model: nn.Module, x: torch.Tensor, target: LatencyTarget) -> list[float]:
+    """Milliseconds of each timed ``model(x)`` after the warm-up (model in eval mode on the device)."""
     import torch
 
     cuda = x.device.type == "cuda"
@@ -244,8 +256,13 @@ def _timed(model: nn.Module, x: torch.Tensor, target: LatencyTarget) -> float:
             t0 = time.perf_counter()
             model(x)
             sync()
-            times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
+            times.append(1e3 * (time.perf_counter() - t0))
+    return times
+
+
+def _timed(model: nn.Module, x: torch.Tensor, target: LatencyTarget) -> float:
+    """The ``target.quantile`` (default: median) of the timed runs, in milliseconds."""
+    return float(np.quantile(_runs(model, x, target), target.quantile))
 
 
 def _input(channels: int, h: int, target: LatencyTarget) -> torch.Tensor:
@@ -256,23 +273,14 @@ def _input(channels: int, h: int, target: LatencyTarget) -> torch.Tensor:
     return torch.randn(target.batch_size, channels, h, h, generator=gen).to(target.device)
 
 
-def measure_latency(
+def measure_runs(
     arch: AnyArch | nn.Module,
     *,
     resolution: int | None = None,
     num_classes: int = 1000,
     target: LatencyTarget | None = None,
-) -> float:
-    """Measured latency of one network, in milliseconds (the median of ``target.repeats`` runs).
-
-    Args:
-        arch: an architecture (built with :func:`optnas.models.build`) or a ``torch.nn.Module``
-            (then ``resolution`` is required; the module is put in eval mode and moved to the
-            device).
-        resolution: input size (default: the architecture's own).
-        num_classes: classifier width of a built architecture.
-        target: device, batch size, threads, warm-up and repeats (default :class:`LatencyTarget`).
-    """
+) -> list[float]:
+    """Every timed run of one network, in milliseconds (see :func:`measure_latency`)."""
     from torch import nn
 
     target = target or LatencyTarget()
@@ -287,7 +295,31 @@ def measure_latency(
         model = build(arch.replace_resolution(res), None, num_classes, device=target.device)
     model = model.eval().to(target.device)
     with _threads(target.threads):
-        return _timed(model, _input(3, res, target), target)
+        return _runs(model, _input(3, res, target), target)
+
+
+def measure_latency(
+    arch: AnyArch | nn.Module,
+    *,
+    resolution: int | None = None,
+    num_classes: int = 1000,
+    target: LatencyTarget | None = None,
+) -> float:
+    """Measured latency of one network, in milliseconds: the median (``target.quantile``) of
+    ``target.repeats`` timed runs after ``target.warmup`` untimed ones, in eval mode under
+    ``torch.inference_mode``, at ``target.batch_size`` and ``target.threads``.
+
+    Args:
+        arch: an architecture (built with :func:`optnas.models.build`) or a ``torch.nn.Module``
+            (then ``resolution`` is required; the module is put in eval mode and moved to the
+            device).
+        resolution: input size (default: the architecture's own).
+        num_classes: classifier width of a built architecture.
+        target: device, batch size, threads, warm-up and repeats (default :class:`LatencyTarget`).
+    """
+    target = target or LatencyTarget()
+    runs = measure_runs(arch, resolution=resolution, num_classes=num_classes, target=target)
+    return float(np.quantile(runs, target.quantile))
 
 
 def _key_module(key: BlockKey, device: str) -> nn.Module:
@@ -353,6 +385,7 @@ class LatencyTable:
         *,
         overhead_ms: float | None = None,
         entry_overhead_ms: float = 0.0,
+        scale: float = 1.0,
         device: Mapping[str, Any] | None = None,
         target: LatencyTarget | None = None,
         path: str | os.PathLike[str] | None = None,
@@ -366,7 +399,13 @@ class LatencyTable:
             raise ConfigError("overhead_ms", overhead_ms, "must be a finite number")
         self.overhead_ms = overhead_ms
         self.entry_overhead_ms = float(entry_overhead_ms)
-        self.calibration: list[tuple[str, int, float]] = []
+        for name, v in (("entry_overhead_ms", entry_overhead_ms), ("scale", scale)):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise ConfigError(name, v, "must be a finite number")
+        if not scale > 0:
+            raise ConfigError("scale", scale, "must be > 0")
+        self.scale = float(scale)
+        self.calibration: list[tuple[str, int, float, float]] = []
         self.device: dict[str, Any] = dict(device or {})
         self.target = target
         self.path = Path(path) if path is not None else None
@@ -413,14 +452,16 @@ class LatencyTable:
         self._persist()
         return len(todo)
 
-    def calibrate(self, archs: Sequence[Arch], num_classes: int, *, label: str = "") -> tuple[float, float]:
-        """Measure whole networks and refit the fixed overhead; return ``(overhead, per entry)``.
+    def calibrate(self, archs: Sequence[Arch], num_classes: int, *, label: str = "") -> float:
+        """Measure whole networks and refit the table's ``scale``; return it.
 
-        FBNet's table sums operators measured alone. A whole forward pass adds a little per
-        operator (the network's own dispatch, fresh output buffers, weights no longer hot in the
-        cache) and a constant, so the overhead is ``a + b * entries``, fitted by least squares to
-        whole-model latency minus the sum of entries over every calibration network the table
-        has seen (``label`` marks which space they came from).
+        FBNet's table sums operators measured alone. A whole forward pass is a little slower than
+        that sum: the network's own dispatch, fresh output buffers, and weights that are no longer
+        hot in the cache once the other blocks have run. The prediction is therefore
+        ``scale * sum(entries)``, where ``scale`` is the median ratio of measured whole-network
+        latency to the sum of its entries over every calibration network the table has seen
+        (``label`` records the space they came from). The median keeps one preempted run from
+        moving it.
         """
         if self.target is None:
             raise ConfigError("latency table", "<user table>", "cannot calibrate without a device to measure on")
@@ -430,21 +471,19 @@ class LatencyTable:
             keys = arch_keys(arch, num_classes)
             self.ensure(keys)
             measured = measure_latency(arch, num_classes=num_classes, target=self.target)
-            self.calibration.append((label, len(keys), measured - sum(self.entries[k] for k in keys)))
-        n = np.array([c[1] for c in self.calibration], dtype=float)
-        d = np.array([c[2] for c in self.calibration], dtype=float)
-        if len(set(n.tolist())) < 2:
-            a, b = float(np.median(d)), 0.0
-        else:
-            b, a = (float(v) for v in np.polyfit(n, d, 1))
-        self.overhead_ms, self.entry_overhead_ms = a, b
+            self.calibration.append((label, len(keys), sum(self.entries[k] for k in keys), measured))
+        self.scale = float(np.median([c[3] / c[2] for c in self.calibration if c[2] > 0] or [1.0]))
+        if self.overhead_ms is None:
+            self.overhead_ms = 0.0
         self._persist()
-        return a, b
+        return self.scale
 
     def _ensure_overhead(self, space: JointSpace | None, archs: Sequence[Arch], num_classes: int) -> None:
         if self.target is None or self.target.calibration == 0:
             if self.overhead_ms is None:
                 self.overhead_ms = 0.0
+            return
+        if space is None and self.calibration:
             return
         label = space.fingerprint() if space is not None else "arch"
         if space is not None and space.fixed_arch is None:
@@ -457,9 +496,10 @@ class LatencyTable:
             return
         self.calibrate(list(archs)[: self.target.calibration], num_classes, label=label)
 
-    def overhead(self, n_entries: Any) -> Any:
-        """The fixed overhead of networks of ``n_entries`` table entries (scalar or array)."""
-        return (self.overhead_ms or 0.0) + self.entry_overhead_ms * n_entries
+    def total(self, entry_sum: Any, n_entries: Any) -> Any:
+        """Prediction from the sum of a network's entries and their number (scalars or arrays):
+        ``scale * entry_sum + overhead_ms + entry_overhead_ms * n_entries``."""
+        return self.scale * entry_sum + (self.overhead_ms or 0.0) + self.entry_overhead_ms * n_entries
 
     # --- prediction --------------------------------------------------------------------------
     def predict(self, arch: AnyArch, num_classes: int = 1000) -> float:
@@ -469,7 +509,7 @@ class LatencyTable:
         keys = arch_keys(arch, num_classes)
         self.ensure(keys)
         self._ensure_overhead(None, [arch], num_classes)
-        return float(sum(self.entries[k] for k in keys) + self.overhead(len(keys)))
+        return float(self.total(sum(self.entries[k] for k in keys), len(keys)))
 
     def pool_keys(self, space: JointSpace, cols: FloatArray, num_classes: int) -> list[BlockKey]:
         """Every distinct key the candidates of a pool need (sorted)."""
@@ -506,7 +546,7 @@ class LatencyTable:
             ms = np.array([self.entries.get(make(tuple(int(v) for v in r)), 0.0) for r in rows])
             total += np.where(active, ms[inverse], 0.0)
             count += active
-        return np.asarray(total + self.overhead(count), dtype=float)
+        return np.asarray(self.total(total, count), dtype=float)
 
     # --- files -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -518,6 +558,7 @@ class LatencyTable:
             "target": None if self.target is None else asdict(self.target),
             "overhead_ms": self.overhead_ms,
             "entry_overhead_ms": self.entry_overhead_ms,
+            "scale": self.scale,
             "calibration": [list(c) for c in self.calibration],
             "entries": [{**asdict(k), "ms": ms} for k, ms in sorted(self.entries.items())],
         }
@@ -535,6 +576,8 @@ class LatencyTable:
                     w.writerow(["overhead", *[""] * (len(KEY_FIELDS) - 1), repr(self.overhead_ms)])
                 if self.entry_overhead_ms:
                     w.writerow(["entry_overhead", *[""] * (len(KEY_FIELDS) - 1), repr(self.entry_overhead_ms)])
+                if self.scale != 1.0:
+                    w.writerow(["scale", *[""] * (len(KEY_FIELDS) - 1), repr(self.scale)])
                 for k, ms in sorted(self.entries.items()):
                     w.writerow([*(getattr(k, f) for f in KEY_FIELDS), repr(ms)])
         else:
@@ -572,18 +615,19 @@ class LatencyTable:
         if overhead is not None and (isinstance(overhead, bool) or not isinstance(overhead, int | float)):
             raise ConfigError("overhead_ms", overhead, "must be a number")
         per_entry = data.get("entry_overhead_ms", 0.0)
-        if isinstance(per_entry, bool) or not isinstance(per_entry, int | float) or not math.isfinite(per_entry):
-            raise ConfigError("entry_overhead_ms", per_entry, "must be a finite number")
+        scale = data.get("scale", 1.0)
         device = data.get("device") or {}
         if not isinstance(device, Mapping):
             raise ConfigError("latency table device", device, "expected an object")
         base = None if overhead is None else float(overhead)
-        table = cls(entries, overhead_ms=base, entry_overhead_ms=per_entry, device=device)
+        table = cls(entries, overhead_ms=base, entry_overhead_ms=per_entry, scale=scale, device=device)
         calib = data.get("calibration") or []
         try:
-            table.calibration = [(str(c[0]), int(c[1]), float(c[2])) for c in calib]
+            table.calibration = [(str(c[0]), int(c[1]), float(c[2]), float(c[3])) for c in calib]
         except (TypeError, ValueError, IndexError):
-            raise ConfigError("latency table calibration", calib, "expected [label, entries, ms] rows") from None
+            raise ConfigError(
+                "latency table calibration", calib, "expected [label, entries, sum_ms, whole_ms] rows"
+            ) from None
         return table
 
     @classmethod
@@ -600,6 +644,7 @@ class LatencyTable:
                 raise ConfigError("latency table", str(path), f"a CSV table needs the columns {[*KEY_FIELDS, 'ms']}")
             overhead = None
             per_entry = 0.0
+            scale = 1.0
             entries: dict[BlockKey, float] = {}
             for i, r in enumerate(rows):
                 where = f"{path} row {i + 2}"
@@ -609,10 +654,15 @@ class LatencyTable:
                 if r["op"] == "entry_overhead":
                     per_entry = _float(r["ms"], where)
                     continue
+                if r["op"] == "scale":
+                    scale = _float(r["ms"], where)
+                    continue
                 fields_ = {f: (_int(r[f], f"{where} {f}") if f in _INT_FIELDS else r[f]) for f in KEY_FIELDS}
                 key, ms = _entry({**fields_, "ms": _float(r["ms"], where)}, where)
                 entries[key] = ms
-            return cls(entries, overhead_ms=overhead, entry_overhead_ms=per_entry, device={"source": p.name})
+            return cls(
+                entries, overhead_ms=overhead, entry_overhead_ms=per_entry, scale=scale, device={"source": p.name}
+            )
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -681,6 +731,7 @@ def device_table(
             table.entries.update(cached.entries)
             table.overhead_ms = cached.overhead_ms
             table.entry_overhead_ms = cached.entry_overhead_ms
+            table.scale = cached.scale
             table.calibration = cached.calibration
     return table
 

@@ -38,7 +38,9 @@ def synthetic(space_name: str, n: int = 256, classes: int = 10) -> tuple[Latency
     cols = space.sample(n, 3)
     keys = LatencyTable().pool_keys(space, cols, classes)
     entries = {k: 1e-3 * (k.h * k.cin + 3 * k.cout + k.exp * k.k + 7 * k.stride + len(k.se)) for k in keys}
-    return LatencyTable(entries, overhead_ms=0.05, entry_overhead_ms=0.002, device={"name": "synthetic"}), cols
+    return LatencyTable(
+        entries, overhead_ms=0.05, entry_overhead_ms=0.002, scale=1.3, device={"name": "synthetic"}
+    ), cols
 
 
 @pytest.mark.parametrize("name", ["digits", "cifar", "fbnetv3"])
@@ -48,7 +50,7 @@ def test_vectorized_prediction_equals_the_per_candidate_sum(name: str) -> None:
     pooled = table.predict_columns(space, cols, 10)
     for i, (arch, _) in enumerate(space.iter_candidates(cols)):
         keys = arch_keys(arch, 10)  # type: ignore[arg-type]
-        expected = sum(table.entries[k] for k in keys) + 0.05 + 0.002 * len(keys)
+        expected = 1.3 * sum(table.entries[k] for k in keys) + 0.05 + 0.002 * len(keys)
         assert pooled[i] == pytest.approx(expected, rel=1e-12)
         assert table.predict(arch, 10) == pytest.approx(expected, rel=1e-12)
 
@@ -82,12 +84,13 @@ def test_measured_table_structure_and_disk_cache(tmp_path: Path) -> None:
     keys = table.pool_keys(space, cols, 10)
     assert set(keys) <= set(table.entries) and all(v >= 0 for v in table.entries.values())
     assert pred.shape == (4,) and np.all(np.isfinite(pred))
-    assert table.overhead_ms is not None and len(table.calibration) == FAST.calibration
+    assert len(table.calibration) == FAST.calibration and table.scale > 0
+    assert table.scale == pytest.approx(float(np.median([c[3] / c[2] for c in table.calibration])))
     # Cached per device fingerprint: a fresh table for the same target measures nothing new.
     files = list(tmp_path.glob("*.json"))
     assert [f.stem for f in files] == [table.fingerprint]
     again = device_table(FAST, cache_dir=tmp_path)
-    assert again.entries == table.entries and again.overhead_ms == table.overhead_ms
+    assert again.entries == table.entries and again.scale == table.scale and again.calibration == table.calibration
     assert again.ensure(keys) == 0
     np.testing.assert_allclose(again.predict_columns(space, cols, 10), pred)
     # Another thread count is another device fingerprint, hence another file.
@@ -112,6 +115,7 @@ def test_user_table_round_trips_in_both_formats(tmp_path: Path, suffix: str) -> 
     back = LatencyTable.load(path)
     assert back.entries == table.entries
     assert back.overhead_ms == table.overhead_ms and back.entry_overhead_ms == table.entry_overhead_ms
+    assert back.scale == table.scale
     assert back.target is None  # a user table never measures
     np.testing.assert_allclose(
         back.predict_columns(preset("digits"), cols, 10), table.predict_columns(preset("digits"), cols, 10)
@@ -122,6 +126,7 @@ def test_documented_csv_format(tmp_path: Path) -> None:
     text = (
         "op,h,cin,cout,k,stride,exp,se,act,fc,classes,ms\n"
         "overhead,,,,,,,,,,,0.5\n"
+        "scale,,,,,,,,,,,2\n"
         "stem,16,3,8,3,1,0,,hs,0,0,0.1\n"
         "ir,16,8,8,3,1,8,,hs,0,0,0.2\n"
         "head,16,8,64,1,1,0,,hs,0,10,0.3\n"
@@ -131,7 +136,7 @@ def test_documented_csv_format(tmp_path: Path) -> None:
     from optnas.space import Arch
 
     arch = Arch.parse("res16 stem_k3_s1_c8_hs ir_k3_e1_c8_hs head_c64_hs")
-    assert table.predict(arch, 10) == pytest.approx(0.1 + 0.2 + 0.3 + 0.5)
+    assert table.predict(arch, 10) == pytest.approx(2 * (0.1 + 0.2 + 0.3) + 0.5)
 
 
 def test_documented_json_format_and_errors(tmp_path: Path) -> None:
