@@ -1,9 +1,10 @@
 """Resource constraints on candidates (FBNetV3, Dai et al., 2021, Sec. 3: constrained search).
 
-A :class:`Constraint` bounds an exactly computed statistic of a candidate (``macs`` or
-``params``; see :mod:`optnas.cost`). Because the statistics are known before training, the
-search filters its pools with them and never proposes an infeasible candidate. The objective
-records the same numbers with Optuna 5's ``trial.set_constraint(name, value)`` (``value <= 0``
+A :class:`Constraint` bounds an exactly computed statistic of a candidate: ``macs`` or
+``params`` of optnas' own spaces (see :mod:`optnas.cost`), or any metric a user's ``cost``
+function returns for a parameter dict (``{"macs": ..., "params": ..., "latency_ms": ...}``).
+Because the statistics are known before training, the search filters its pools with them and
+never proposes an infeasible candidate. The objective records the same numbers with Optuna 5's ``trial.set_constraint(name, value)`` (``value <= 0``
 is feasible) and mirrors them into user attributes, which optuna-dashboard 0.21 displays.
 
 The constraint value is relative: ``statistic / limit - 1``, so different metrics share a scale.
@@ -36,6 +37,7 @@ __all__ = [
     "max_latency_ms",
     "max_macs",
     "max_params",
+    "metric_value",
     "minimum_cost",
     "record",
 ]
@@ -44,16 +46,31 @@ __all__ = [
 METRICS: dict[str, str] = {"macs": "MACs", "params": "parameters", "latency_ms": "ms"}
 
 
+def metric_value(cost: Any, metric: str) -> Any:
+    """A statistic of a cost object (``Cost``/``PoolCost`` attribute) or of a metrics mapping."""
+    if isinstance(cost, Mapping):
+        if metric not in cost:
+            raise ConfigError(f"max_{metric}", None, f"the cost function returned no {metric!r} (got {sorted(cost)})")
+        return cost[metric]
+    if not hasattr(cost, metric):
+        raise ConfigError(f"max_{metric}", None, f"no {metric!r} in the cost model (known: {sorted(METRICS)})")
+    return getattr(cost, metric)
+
+
 @dataclass(frozen=True)
 class Constraint:
-    """``metric <= limit`` on an exactly computed statistic."""
+    """``metric <= limit`` on an exactly computed statistic.
+
+    ``metric`` is one of :data:`METRICS` for optnas' own spaces, or any identifier that a
+    user's cost function returns (``JointNASSampler(cost=...)``).
+    """
 
     metric: str
     limit: float
 
     def __post_init__(self) -> None:
-        if self.metric not in METRICS:
-            raise ConfigError("constraint metric", self.metric, f"unknown metric; expected one of {sorted(METRICS)}")
+        if not isinstance(self.metric, str) or not self.metric.isidentifier():
+            raise ConfigError("constraint metric", self.metric, "must be an identifier such as 'macs' or 'params'")
         if isinstance(self.limit, bool) or not isinstance(self.limit, int | float) or not math.isfinite(self.limit):
             raise ConfigError(f"max_{self.metric}", self.limit, "must be a finite number")
         if self.limit <= 0:
@@ -64,13 +81,13 @@ class Constraint:
         """Constraint key used with ``trial.set_constraint`` and in user attributes."""
         return f"max_{self.metric}"
 
-    def value(self, cost: Cost) -> float:
+    def value(self, cost: Cost | Mapping[str, float]) -> float:
         """Relative violation of one candidate (``<= 0`` is feasible)."""
-        return float(getattr(cost, self.metric)) / self.limit - 1.0
+        return float(metric_value(cost, self.metric)) / self.limit - 1.0
 
-    def values(self, pool: PoolCost) -> npt.NDArray[np.float64]:
+    def values(self, pool: PoolCost | Mapping[str, npt.ArrayLike]) -> npt.NDArray[np.float64]:
         """Relative violations of a pool."""
-        return np.asarray(getattr(pool, self.metric), dtype=float) / self.limit - 1.0
+        return np.asarray(metric_value(pool, self.metric), dtype=float) / self.limit - 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"metric": self.metric, "limit": self.limit}
@@ -98,6 +115,8 @@ def from_dict(data: Mapping[str, Any]) -> list[Constraint]:
     """Constraints from a mapping such as ``{"max_macs": 3e6, "max_params": 1e5}``."""
     out = []
     for key, limit in data.items():
+        if key.startswith("max_") and key[4:] not in METRICS:
+            raise ConfigError(f"constraints.{key}", limit, f"unknown metric; expected one of {sorted(METRICS)}")
         if not key.startswith("max_"):
             raise ConfigError(
                 "constraints", key, f"expected keys of the form max_<metric>, <metric> in {sorted(METRICS)}"
@@ -106,9 +125,13 @@ def from_dict(data: Mapping[str, Any]) -> list[Constraint]:
     return out
 
 
-def feasible_mask(constraints: Sequence[Constraint], pool: PoolCost) -> npt.NDArray[np.bool_]:
-    """Boolean mask of the pool rows that satisfy every constraint."""
-    mask = np.ones(len(pool.macs), dtype=bool)
+def feasible_mask(
+    constraints: Sequence[Constraint], pool: PoolCost | Mapping[str, npt.ArrayLike], n: int | None = None
+) -> npt.NDArray[np.bool_]:
+    """Boolean mask of the pool rows that satisfy every constraint (``n`` rows for a mapping)."""
+    if n is None:
+        n = len(pool.macs) if not isinstance(pool, Mapping) else len(np.asarray(next(iter(pool.values()))))
+    mask = np.ones(n, dtype=bool)
     for c in constraints:
         mask &= c.values(pool) <= 0.0
     return mask
@@ -152,17 +175,23 @@ def check_satisfiable(space: JointSpace, constraints: Iterable[Constraint], num_
             )
 
 
-def record(trial: optuna.trial.BaseTrial, constraints: Sequence[Constraint], cost: Cost) -> bool:
+def record(
+    trial: optuna.trial.BaseTrial, constraints: Sequence[Constraint], cost: Cost | Mapping[str, float]
+) -> bool:
     """Record cost and constraints on a trial; return feasibility.
 
     Calls ``trial.set_constraint`` for each constraint (Optuna 5) and mirrors the values, the
     raw statistics and the overall feasibility into user attributes (optuna-dashboard 0.21 shows
     only those).
     """
-    trial.set_user_attr("macs", int(cost.macs))
-    trial.set_user_attr("params", int(cost.params))
-    if cost.latency is not None or any(c.metric == "latency_ms" for c in constraints):
-        trial.set_user_attr("latency_ms", float(cost.latency_ms))
+    if isinstance(cost, Mapping):
+        for key, v in cost.items():
+            trial.set_user_attr(str(key), float(v))
+    else:
+        trial.set_user_attr("macs", int(cost.macs))
+        trial.set_user_attr("params", int(cost.params))
+        if cost.latency is not None or any(c.metric == "latency_ms" for c in constraints):
+            trial.set_user_attr("latency_ms", float(cost.latency_ms))
     feasible = True
     for c in constraints:
         v = c.value(cost)

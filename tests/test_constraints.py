@@ -41,7 +41,8 @@ def test_constructors_and_relative_value() -> None:
 @pytest.mark.parametrize(
     ("args", "field"),
     [
-        (("flops", 1e6), "constraint metric"),
+        (("mega flops", 1e6), "constraint metric"),
+        ((3, 1e6), "constraint metric"),
         (("macs", 0), "max_macs"),
         (("params", -5.0), "max_params"),
         (("macs", float("inf")), "max_macs"),

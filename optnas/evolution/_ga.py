@@ -30,7 +30,7 @@ from optnas._errors import ConfigError, OptnasError
 from optnas.evolution._config import GAConfig
 from optnas.evolution._operators import Genome
 from optnas.evolution._rates import crossover_probability, mutation_probability
-from optnas.space import JointSpace
+from optnas.space import SearchSpace
 
 __all__ = ["GAResult", "adaptive_ga"]
 
@@ -109,7 +109,7 @@ def _top(
 
 
 def _initial(
-    space: JointSpace,
+    space: SearchSpace,
     feasible: FeasibleFn,
     seeds: FloatArray,
     rng: np.random.Generator,
@@ -134,7 +134,7 @@ def _initial(
 
 
 def adaptive_ga(
-    space: JointSpace,
+    space: SearchSpace,
     score: ScoreFn,
     feasible: FeasibleFn,
     seeds: FloatArray | None = None,

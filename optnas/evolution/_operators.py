@@ -1,4 +1,4 @@
-"""Variation operators on column arrays of a :class:`~optnas.space.JointSpace`.
+"""Variation operators on column arrays of any search space (a JointSpace or a ParamSpace).
 
 Crossover and mutation act on every searched dimension, architecture and recipe alike
 (FBNetV3, Dai et al., 2021, Sec. 3.3: the GA searches the joint space). A column array holds
@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from optnas.space import Choice, FloatRange, IntRange, JointSpace
+from optnas.space import Choice, FloatRange, IntRange
+from optnas.space._protocol import SearchSpace
 
 __all__ = ["Genome"]
 
@@ -50,6 +51,8 @@ def _gene(spec: IntRange | FloatRange | Choice) -> _Gene:
         return _Gene(_CAT, len(spec.values), 0.0, float(len(spec.values) - 1), 1.0, False)
     if isinstance(spec, IntRange):
         return _Gene(_INT, spec.size, float(spec.low), float(spec.high), float(spec.step), False)
+    if spec.step is not None:  # a float grid varies like an integer one (local steps on the grid)
+        return _Gene(_INT, spec.size, float(spec.low), float(spec.high), float(spec.step), False)
     return _Gene(_FLOAT, 0, float(spec.low), float(spec.high), 0.0, spec.log)
 
 
@@ -62,7 +65,7 @@ class Genome:
         local_sigma: standard deviation of a float local step in unit coordinates.
     """
 
-    def __init__(self, space: JointSpace, *, local_step: float, local_sigma: float) -> None:
+    def __init__(self, space: SearchSpace, *, local_step: float, local_sigma: float) -> None:
         self.genes = tuple(_gene(d.spec) for d in space.dims)
         self.local_step = local_step
         self.local_sigma = local_sigma

@@ -1,4 +1,10 @@
-"""``JointNASSampler``: FBNetV3's constrained iterative optimization (Dai et al., 2021, Alg. 1).
+"""``JointNASSampler``: the Optuna adapter of FBNetV3's Algorithm 1 (Dai et al., 2021).
+
+The algorithm itself is :class:`optnas.samplers._planner.Planner` (a pure function of the
+evaluated candidates); this module turns stored trials into its input and hands its batches out
+to Optuna trials, across processes and machines. It drives optnas' own
+:class:`~optnas.space.JointSpace` or any Optuna search space (given, or inferred from the
+trials as GPSampler and TPE do), with constraints on costs a user's function computes.
 
 Stage 1 (Sec. 3.1): a constraint-filtered QMC pool gives a space-filling first batch; for each
 later batch the neural acquisition function (:class:`optnas.predictor.Predictor`) is refit on
@@ -31,7 +37,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,13 +45,14 @@ import numpy.typing as npt
 import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, RandomSampler
-from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from optnas._errors import ConfigError
-from optnas.constraints import Constraint, check_satisfiable, feasible_mask
-from optnas.cost import count_columns
+from optnas.constraints import Constraint, check_satisfiable
+from optnas.samplers._costs import AnalyticCost, CostFn, CostModel, FunctionCost
 from optnas.samplers._early_stop import early_stopping_epochs
+from optnas.samplers._history import training_data
+from optnas.samplers._planner import Plan, Planner, PlannerConfig
 from optnas.samplers._storage import (
     claim_waiting_trial,
     record_heartbeat,
@@ -54,9 +61,11 @@ from optnas.samplers._storage import (
     study_attrs,
     worker_id,
 )
-from optnas.space import JointSpace
+from optnas.space import JointSpace, ParamSpace, SearchSpace
 
 if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping
+
     from optnas.evolution import GAConfig
     from optnas.predictor import Predictor, PredictorConfig
 
@@ -91,6 +100,12 @@ def epoch_budget(trial: optuna.trial.BaseTrial) -> int | None:
     return None if value is None else int(value)
 
 
+def _non_negative(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ConfigError(name, value, "must be a number >= 0")
+    return float(value)
+
+
 def _positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(name, value, "must be a positive integer")
@@ -101,16 +116,35 @@ class JointNASSampler(BaseSampler):
     """FBNetV3 joint architecture + recipe search as an Optuna sampler.
 
     Args:
-        space: the joint search space; its parameters are sampled relatively, any other
-            parameter of the objective by ``independent_sampler``.
-        num_classes: classifier width (enters the exact parameter count).
+        space: an optnas :class:`~optnas.space.JointSpace` (exact analytic costs, the
+            architecture/recipe split of FBNetV3 Fig. 4). ``None``: any Optuna search space,
+            ``search_space`` or inferred from the trials.
+        search_space: parameter name -> Optuna distribution (float, int, categorical; log and
+            step included). ``None`` with no ``space``: the intersection of the completed trials'
+            spaces (``optuna.search_space.IntersectionSearchSpace``, as GPSampler does);
+            parameters that appear only in some trials (conditional spaces) are sampled by
+            ``independent_sampler``. Until a trial has suggested anything the space is unknown,
+            so the very first trial is sampled independently.
+        arch_params: names of the architecture parameters of a user space (the predictor's
+            encoder reads them, its accuracy head reads the rest next to the embedding); empty:
+            the encoder reads every parameter.
+        cost: a user space's cost function, ``params -> {"macs": ..., "params": ..., ...}``
+            (e.g. :func:`optnas.cost.count_model`); the metrics the constraints name must be in
+            it. A JointSpace uses its exact analytic model instead.
+        num_classes: classifier width of a JointSpace (enters the exact parameter count).
         constraints: resource constraints (:mod:`optnas.constraints`). Infeasible candidates are
-            never proposed; unsatisfiable constraints raise :class:`~optnas.ConfigError` here.
+            never proposed; unsatisfiable constraints raise :class:`~optnas.ConfigError`.
         batch_size: ``m``, candidates per stage-1 batch.
         n_batches: ``T``, stage-1 batches (the first is space-filling).
         pool_size: ``n``, feasible QMC candidates scored per batch.
         final_batch_size: ``K``, stage-2 candidates trained at the end (default ``batch_size``;
             0 disables stage 2).
+        n_startup_trials: size of the space-filling first batch (default ``batch_size``).
+        acquisition: ``"paper"`` (the default: the best predicted means of a QMC pool) or
+            ``"ensemble"`` (bootstrap ensemble, Thompson slots, incumbent mutations), which
+            measured worse on our small-budget landscapes; see :mod:`optnas.samplers._planner`.
+        cost_filter: ``"auto"``, ``"exact"`` or ``"predicted"`` (the proxy head predicts the
+            pool's costs; every chosen candidate is checked exactly).
         seed: seed of every proposal (stored in the study on first use, so ``seed=None`` resumes
             with the stored one).
         predictor_config: settings of :class:`~optnas.predictor.Predictor`.
@@ -119,8 +153,8 @@ class JointNASSampler(BaseSampler):
             stopping).
         diversity: minimum distance between candidates of one batch, as a fraction of the
             pool's median nearest-neighbour distance in the encoding (0 disables).
-        independent_sampler: sampler for parameters outside ``space`` (default: a seeded
-            :class:`~optuna.samplers.RandomSampler`).
+        independent_sampler: sampler for parameters outside the planned space (default: a
+            seeded :class:`~optuna.samplers.RandomSampler`).
         wait_timeout: seconds to wait at a batch barrier for other workers' trials before
             planning with the trials available (``None``: wait as long as it takes).
         poll_interval: seconds between barrier checks.
@@ -131,13 +165,19 @@ class JointNASSampler(BaseSampler):
     def __init__(
         self,
         *,
-        space: JointSpace,
-        num_classes: int,
+        space: JointSpace | None = None,
+        search_space: Mapping[str, BaseDistribution] | None = None,
+        arch_params: Collection[str] = (),
+        cost: CostFn | None = None,
+        num_classes: int | None = None,
         constraints: Sequence[Constraint] = (),
         batch_size: int = 8,
         n_batches: int = 4,
         pool_size: int = 1024,
         final_batch_size: int | None = None,
+        n_startup_trials: int | None = None,
+        acquisition: str = "paper",
+        cost_filter: str = "auto",
         seed: int | None = None,
         predictor_config: PredictorConfig | None = None,
         ga_config: GAConfig | None = None,
@@ -148,19 +188,22 @@ class JointNASSampler(BaseSampler):
         poll_interval: float = 0.5,
         artifact_store: Any = None,
     ) -> None:
-        if not isinstance(space, JointSpace):
-            raise ConfigError("space", type(space).__name__, "expected an optnas.space.JointSpace")
+        if space is not None and not isinstance(space, JointSpace):
+            raise ConfigError("space", type(space).__name__, "expected an optnas.space.JointSpace (or search_space=)")
+        if space is not None and (search_space is not None or cost is not None or arch_params):
+            raise ConfigError("search_space", "with space", "give either an optnas JointSpace or a search_space/cost")
         self.space = space
-        self.num_classes = _positive_int("num_classes", num_classes)
         self.constraints = tuple(constraints)
         for c in self.constraints:
             if not isinstance(c, Constraint):
                 raise ConfigError("constraints", c, "expected optnas.constraints.Constraint objects")
+        if space is not None:
+            self.num_classes = _positive_int("num_classes", num_classes)
+        else:
+            self.num_classes = 1 if num_classes is None else _positive_int("num_classes", num_classes)
         self.batch_size = _positive_int("batch_size", batch_size)
         self.n_batches = _positive_int("n_batches", n_batches)
         self.pool_size = _positive_int("pool_size", pool_size)
-        if self.pool_size < self.batch_size:
-            raise ConfigError("pool_size", pool_size, f"must be at least batch_size ({batch_size})")
         k = batch_size if final_batch_size is None else final_batch_size
         if isinstance(k, bool) or not isinstance(k, int) or k < 0:
             raise ConfigError("final_batch_size", final_batch_size, "must be a non-negative integer")
@@ -171,9 +214,6 @@ class JointNASSampler(BaseSampler):
         if early_stopping_tau is not None and not -1.0 <= early_stopping_tau <= 1.0:
             raise ConfigError("early_stopping_tau", early_stopping_tau, "must be in [-1, 1] or None")
         self.early_stopping_tau = early_stopping_tau
-        if not (isinstance(diversity, int | float) and diversity >= 0):
-            raise ConfigError("diversity", diversity, "must be >= 0")
-        self.diversity = float(diversity)
         if wait_timeout is not None and wait_timeout < 0:
             raise ConfigError("wait_timeout", wait_timeout, "must be >= 0 or None")
         self.wait_timeout = wait_timeout
@@ -183,40 +223,84 @@ class JointNASSampler(BaseSampler):
         self.predictor_config = predictor_config
         self.ga_config = ga_config
         self.artifact_store = artifact_store
-        if not space.dims:
-            raise ConfigError("space", space.name, "has no searchable dimension")
-        check_satisfiable(space, self.constraints, self.num_classes)
+        self.config = PlannerConfig(
+            batch_size=self.batch_size,
+            n_batches=self.n_batches,
+            final_batch_size=k,
+            n_startup=n_startup_trials,
+            pool_size=self.pool_size,
+            diversity=_non_negative("diversity", diversity),
+            acquisition=acquisition,
+            predictor=predictor_config,
+            ga=ga_config,
+            cost_filter=cost_filter,
+        )
+        self.diversity = float(diversity)
+        self._cost: CostModel | None
+        if space is not None:
+            if not space.dims:
+                raise ConfigError("space", space.name, "has no searchable dimension")
+            check_satisfiable(space, self.constraints, self.num_classes)
+            self._cost = AnalyticCost(self.num_classes)
+        else:
+            if self.constraints and cost is None:
+                raise ConfigError(
+                    "cost", None, f"constraints {[str(c) for c in self.constraints]} need a cost function (cost=...)"
+                )
+            self._cost = None if cost is None else FunctionCost(cost, self.constraints)
+        self._given: ParamSpace | None = None
+        if search_space is not None:
+            self._given = ParamSpace(search_space, arch=arch_params)
+            if not self._given.dims:
+                raise ConfigError("search_space", sorted(search_space), "has no searchable dimension")
+        self._arch_params = tuple(arch_params)
         self._independent = independent_sampler or RandomSampler(seed=seed)
         self._plans: dict[tuple[int, int], dict[str, Any]] = {}
+        self._planners: dict[str, Planner] = {}
         self._seed_cache: dict[int, int] = {}
-        self._spacing: dict[int, float] = {}
+        self._warned: set[tuple[int, str]] = set()
         self.last_predictor: Predictor | None = None
+        self.last_plan: Plan | None = None
 
     # --- layout ----------------------------------------------------------------------------------
     @property
     def n_planned(self) -> int:
-        """Trials of the full plan: ``T * m + K`` (later trials continue with stage-1 batches)."""
-        return self.n_batches * self.batch_size + self.final_batch_size
+        """Trials of the full plan: ``n_startup + (T - 1) * m + K`` (later trials continue with stage 1)."""
+        return self.config.n_planned
 
     def locate(self, position: int) -> tuple[int, int, str]:
         """``(batch, slot, stage)`` of a plan position."""
-        m, t_total, k = self.batch_size, self.n_batches, self.final_batch_size
-        if position < t_total * m:
-            return position // m, position % m, "stage1"
-        if position < t_total * m + k:
-            return t_total, position - t_total * m, "stage2"
-        rest = position - t_total * m - k
-        return t_total + 1 + rest // m, rest % m, "stage1"
-
-    def _batch_size_of(self, t: int) -> int:
-        return self.final_batch_size if t == self.n_batches else self.batch_size
+        return self.config.locate(position)
 
     # --- Optuna sampler interface ----------------------------------------------------------------
     def reseed_rng(self) -> None:
         self._independent.reseed_rng()
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        return self.space.distributions()
+        space = self._space_now(study)
+        return {} if space is None else {d.name: d.distribution() for d in space.dims}
+
+    def _space_now(self, study: optuna.Study) -> SearchSpace | None:
+        """The space plans are made in: the JointSpace, the given space, or the inferred one."""
+        if self.space is not None:
+            return self.space
+        if self._given is not None:
+            return self._given
+        return self._infer(study.get_trials(deepcopy=False))
+
+    def _infer(self, trials: Sequence[FrozenTrial]) -> ParamSpace | None:
+        """Intersection of the completed trials' spaces (else the first trial's), as GPSampler infers."""
+        done = [t for t in trials if t.state == TrialState.COMPLETE]
+        dists: dict[str, BaseDistribution] | None = None
+        for t in done or [t for t in trials if t.distributions][:1]:
+            if dists is None:
+                dists = dict(t.distributions)
+            else:
+                dists = {k: v for k, v in dists.items() if t.distributions.get(k) == v}
+        if not dists:
+            return None
+        space = ParamSpace(dists, arch=[a for a in self._arch_params if a in dists])
+        return space if space.dims else None
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self._independent.before_trial(study, trial)
@@ -231,13 +315,13 @@ class JointNASSampler(BaseSampler):
     def sample_relative(
         self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
+        self._raise_if_multi_objective(study)
         if not search_space:
             return {}
-        self._raise_if_multi_objective(study)
         values: dict[str, Any] = {}
-        # A trial without a position (enqueued with some parameters left open) and parameters
-        # outside the joint space fall back to the independent sampler.
-        if trial.system_attrs.get(_POS) is not None and search_space.keys() & set(self.space.names):
+        # A trial without a position (enqueued with some parameters left open) falls back to the
+        # independent sampler, and so does every parameter the plan does not cover.
+        if trial.system_attrs.get(_POS) is not None:
             values = self._planned(study, trial, search_space)
         for name, dist in search_space.items():
             if name not in values:
@@ -245,7 +329,7 @@ class JointNASSampler(BaseSampler):
         return values
 
     def _raise_if_multi_objective(self, study: optuna.Study) -> None:
-        if study._is_multi_objective():
+        if len(study.directions) > 1:
             raise ConfigError("directions", study.directions, "JointNASSampler supports single-objective studies")
 
     def _planned(
@@ -257,18 +341,37 @@ class JointNASSampler(BaseSampler):
             plan = self._plan(study, t, trial)
             if plan is not None:
                 break
+        if j >= len(plan["candidates"]):
+            return {}  # a batch the pool could not fill: the independent sampler takes the slot
         cand = plan["candidates"][j]
-        for key, value in (
-            ("stage", stage),
-            ("batch", t),
-            ("slot", j),
-            ("macs", cand["macs"]),
-            ("params", cand["params"]),
-            ("predicted_accuracy", cand["predicted"]),
-            ("epoch_budget", plan["epoch_budget"]),
-        ):
+        attrs: list[tuple[str, Any]] = [("stage", stage), ("batch", t), ("slot", j)]
+        attrs += [(k, v) for k, v in cand.get("costs", {}).items()]
+        attrs += [("predicted_accuracy", cand["predicted"]), ("epoch_budget", plan["epoch_budget"])]
+        for key, value in attrs:
             set_trial_attr(study, trial, key, value, user=True)
-        return {k: v for k, v in cand["values"].items() if k in search_space}
+        if self.space is None:
+            self._record_constraints(study, trial, cand.get("costs", {}))
+        values = cand["values"]
+        return {k: v for k, v in values.items() if k in search_space and search_space[k]._contains(
+            search_space[k].to_internal_repr(v)
+        )}
+
+    def _record_constraints(self, study: optuna.Study, trial: FrozenTrial, costs: Mapping[str, float]) -> None:
+        """The user-attr mirror of the constraints (optuna-dashboard 0.21 reads only these).
+
+        The objective calls ``trial.set_constraint`` itself (``optnas.constraints.record``);
+        the sampler knows the exact costs before training and mirrors them here for any space.
+        """
+        feasible = True
+        for c in self.constraints:
+            if c.metric not in costs:
+                continue
+            v = c.value(costs)
+            set_trial_attr(study, trial, f"constraint:{c.name}", v, user=True)
+            set_trial_attr(study, trial, f"limit:{c.name}", c.limit, user=True)
+            feasible &= v <= 0.0
+        if self.constraints:
+            set_trial_attr(study, trial, "feasible", bool(feasible), user=True)
 
     def sample_independent(
         self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
@@ -299,9 +402,10 @@ class JointNASSampler(BaseSampler):
             )
             set_study_attr(study, _SEED, seed)
             # What optnas.evolve needs to refit the predictor from this study's trials.
-            if SPACE_ATTR not in study.user_attrs:
-                study.set_user_attr(SPACE_ATTR, self.space.to_dict())
-            study.set_user_attr(CLASSES_ATTR, self.num_classes)
+            if self.space is not None:
+                if SPACE_ATTR not in study.user_attrs:
+                    study.set_user_attr(SPACE_ATTR, self.space.to_dict())
+                study.set_user_attr(CLASSES_ATTR, self.num_classes)
         self._seed_cache[study._study_id] = seed
         return seed
 
@@ -445,150 +549,95 @@ class JointNASSampler(BaseSampler):
         return False
 
     def _training_data(
-        self, study: optuna.Study, budget: int | None = None, *, before: int | None = None
+        self, study: optuna.Study, space: SearchSpace, budget: int | None = None, *, before: int | None = None
     ) -> tuple[FloatArray, FloatArray, list[FrozenTrial]]:
-        """Completed candidates and their targets.
+        """Completed candidates and their targets (:func:`optnas.samplers._history.training_data`).
 
         With ``before=t``, only the planned trials of batches ``< t``: the plan of batch ``t`` must
         not depend on which of its own (or other) trials another worker has already finished.
-
-        With an early-stopping budget ``e``, every candidate's target is its accuracy after ``e``
-        epochs (its intermediate value at step ``e``), so that fully trained candidates (the
-        first batch, the stage-2 batch) and early-stopped ones are on the same fidelity.
+        Rows are ordered by plan position, so that retries (new trial numbers) do not change the fit.
         """
-        names = set(self.space.names)
-        sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
-        rows, ys, used = [], [], []
-        # Ordered by plan position, so that retries (new trial numbers) do not change the fit.
-        pos = self._positions(study.get_trials(deepcopy=False))
-        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        trials = study.get_trials(deepcopy=False)
+        pos = self._positions(trials)
         if before is not None:
-            done = [tr for tr in done if tr.number in pos and self.locate(pos[tr.number])[0] < before]
-        for tr in sorted(done, key=lambda x: (pos.get(x.number, math.inf), x.number)):
-            if tr.value is None or not math.isfinite(tr.value) or not names <= tr.params.keys():
-                continue
-            try:
-                rows.append(self.space.to_columns([tr.params])[0])
-            except ConfigError:
-                continue  # parameters outside the space's ranges
-            value = tr.value
-            if budget is not None and budget in tr.intermediate_values:
-                value = tr.intermediate_values[budget]
-            ys.append(sign * value)
-            used.append(tr)
-        cols = np.array(rows) if rows else np.zeros((0, len(self.space.dims)))
-        return cols, np.array(ys, dtype=float), used
+            trials = [tr for tr in trials if tr.number in pos and self.locate(pos[tr.number])[0] < before]
+        return training_data(
+            trials, space, study.direction, budget=budget, order=lambda x: (pos.get(x.number, math.inf), x.number)
+        )
+
+    def _planner(self, space: SearchSpace) -> Planner:
+        key = space.fingerprint()
+        if key not in self._planners:
+            self._planners[key] = Planner(
+                space, self._cost, self.constraints, self.config, num_classes=self.num_classes
+            )
+        return self._planners[key]
 
     def _feasible_pool(self, rng: np.random.Generator, n: int) -> tuple[FloatArray, Any]:
-        """``n`` feasible QMC candidates (fewer only if the space is almost infeasible)."""
-        kept: list[FloatArray] = []
-        total = 0
-        for _ in range(16):
-            cols = self.space.sample(max(n, 256), rng)
-            cost = count_columns(self.space, cols, self.num_classes)
-            mask = feasible_mask(self.constraints, cost)
-            kept.append(cols[mask])
-            total += int(mask.sum())
-            if total >= n:
-                break
-        pool = np.concatenate(kept)[:n]
-        if len(pool) == 0:
-            raise ConfigError(
-                "constraints", [str(c) for c in self.constraints], "no feasible candidate found in 16 QMC pools"
-            )
+        """``n`` feasible QMC candidates of the JointSpace and their exact costs."""
+        if self.space is None:
+            raise ConfigError("space", None, "only a JointSpace has a pool before any trial")
+        planner = self._planner(self.space)
+        pool = planner._feasible_pool(rng, n, self._seed_arg or 0)
+        from optnas.cost import count_columns
+
         return pool, count_columns(self.space, pool, self.num_classes)
 
     def _make_plan(self, study: optuna.Study, t: int) -> dict[str, Any]:
-        seed = self._seed(study)
-        rng = np.random.default_rng([seed, t])
-        size = self._batch_size_of(t)
-        budget = self._early_stopping(study, t)
-        cols, y, used = self._training_data(study, budget, before=t)
-        predicted: FloatArray | None = None
-        if t == 0 or len(y) < 2:
-            pool, _ = self._feasible_pool(rng, self.pool_size)
-            chosen = _space_filling(self.space.encode(pool), size)
+        """Batch ``t`` of Algorithm 1 from the stored trials of the earlier batches."""
+        if self.space is not None or self._given is not None:
+            space = self._space_now(study)
         else:
-            predictor = self._fit_predictor(cols, y, seed)
-            if t == self.n_batches:
-                pool = self._stage2(study, predictor, cols, y, rng, size)
-            else:
-                pool, _ = self._feasible_pool(rng, self.pool_size)
-            pool = _drop_seen(pool, cols)
-            predicted = predictor.predict(pool) if len(pool) else np.zeros(0)
-            delta = self.diversity * self._typical_spacing(seed)
-            chosen = _diverse_top(self.space.encode(pool), predicted, size, self.space.encode(cols), delta)
-            if len(chosen) < size:  # top up from a fresh pool (GA returned too few)
-                extra, _ = self._feasible_pool(rng, self.pool_size)
-                extra = _drop_seen(extra, np.concatenate([cols, pool[chosen]]))
-                pool = np.concatenate([pool[chosen], extra])
-                predicted = np.concatenate([predicted[chosen], predictor.predict(extra)])
-                chosen = list(range(len(chosen))) + [
-                    len(chosen) + i for i in np.argsort(-predicted[len(chosen) :], kind="stable")[: size - len(chosen)]
-                ]
-            # Slots in order of predicted accuracy, also when near-duplicates had to fill the batch.
-            chosen = sorted(chosen, key=lambda i: -float(predicted[i]))
-        sel = pool[chosen]
-        cost = count_columns(self.space, sel, self.num_classes)
-        candidates = [
+            trials = study.get_trials(deepcopy=False)
+            pos = self._positions(trials)
+            earlier = [tr for tr in trials if tr.number in pos and self.locate(pos[tr.number])[0] < t]
+            space = self._infer(earlier if t > 0 else trials)
+        if space is None:
+            return {"batch": t, "candidates": [], "epoch_budget": None, "n_train": 0}
+        seed = self._seed(study)
+        budget = self._early_stopping(study, t)
+        cols, y, used = self._training_data(study, space, budget, before=t)
+        if t > 0 and len(y) < 2:
+            self._warn_once(
+                study,
+                f"no-data:{t}",
+                f"JointNAS batch {t}: only {len(y)} completed trial(s) with a finite value to fit the predictor on "
+                "(the others failed or returned NaN); planning a space-filling batch instead",
+            )
+        planner = self._planner(space)
+        plan = planner.plan(t, cols, y, seed=seed)
+        self.last_plan = plan
+        if planner.last_predictor is not None and len(y) >= 2:
+            self.last_predictor = planner.last_predictor
+            if t == self.n_batches and self.artifact_store is not None:
+                from optnas.evolution._reuse import save_predictor
+
+                save_predictor(study, planner.last_predictor, self.artifact_store, constraints=self.constraints)
+        candidates: list[dict[str, Any]] = [
             {
-                "values": self.space.to_params(row),
-                "macs": int(cost.macs[i]),
-                "params": int(cost.params[i]),
-                "predicted": None if predicted is None else float(predicted[chosen[i]]),
+                "values": space.to_params(np.asarray(c.row)),
+                "costs": {k: (int(v) if float(v).is_integer() else v) for k, v in c.costs.items()},
+                "predicted": c.predicted,
             }
-            for i, row in enumerate(sel)
+            for c in plan.candidates
         ]
+        for c in candidates:  # the JointSpace's analytic metrics, as earlier versions stored them
+            c.update({k: v for k, v in c["costs"].items() if k in ("macs", "params")})
         stage_budget = None if t in (0, self.n_batches) else budget
-        return {"batch": t, "candidates": candidates, "epoch_budget": stage_budget, "n_train": len(used)}
+        return {
+            "batch": t,
+            "candidates": candidates,
+            "epoch_budget": stage_budget,
+            "n_train": len(used),
+            "n_checked": plan.n_checked,
+            "n_rejected": plan.n_rejected,
+        }
 
-    def _typical_spacing(self, seed: int) -> float:
-        """Median nearest-neighbour distance of a 512-point feasible QMC pool (in the encoding)."""
-        if seed not in self._spacing:
-            pool, _ = self._feasible_pool(np.random.default_rng([seed, 2**31]), 512)
-            x = self.space.encode(pool)
-            d = np.linalg.norm(x[:, None, :] - x[None, :, :], axis=2)
-            np.fill_diagonal(d, np.inf)
-            self._spacing[seed] = float(np.median(d.min(axis=1)))
-        return self._spacing[seed]
-
-    def _fit_predictor(self, cols: FloatArray, y: FloatArray, seed: int) -> Predictor:
-        from optnas.predictor import Predictor
-
-        predictor = Predictor(self.space, num_classes=self.num_classes, seed=seed, config=self.predictor_config)
-        predictor.fit(cols, y)
-        self.last_predictor = predictor
-        return predictor
-
-    def _stage2(
-        self,
-        study: optuna.Study,
-        predictor: Predictor,
-        cols: FloatArray,
-        y: FloatArray,
-        rng: np.random.Generator,
-        size: int,
-    ) -> FloatArray:
-        from optnas.evolution import GAConfig, adaptive_ga
-
-        config = self.ga_config or GAConfig(
-            population=max(2 * size, 16), max_per_arch=None if self.space.fixed_arch is not None else 1
-        )
-        feasible = self._feasible_fn()
-        seeds = cols[np.argsort(-y, kind="stable")]
-        seeds = seeds[feasible(seeds)] if len(seeds) else seeds
-        result = adaptive_ga(self.space, predictor.predict, feasible, seeds, rng=rng, config=config)
-        if self.artifact_store is not None:
-            from optnas.evolution._reuse import save_predictor
-
-            save_predictor(study, predictor, self.artifact_store, constraints=self.constraints)
-        return np.asarray(result.cols)
-
-    def _feasible_fn(self) -> Callable[[FloatArray], npt.NDArray[np.bool_]]:
-        def feasible(c: FloatArray) -> npt.NDArray[np.bool_]:
-            return feasible_mask(self.constraints, count_columns(self.space, c, self.num_classes))
-
-        return feasible
+    def _warn_once(self, study: optuna.Study, key: str, message: str) -> None:
+        if (study._study_id, key) not in self._warned:
+            self._warned.add((study._study_id, key))
+            warnings.warn(message, stacklevel=2)
+            optuna.logging.get_logger("optnas").warning(message)
 
     def _early_stopping(self, study: optuna.Study, t: int) -> int | None:
         if self.early_stopping_tau is None or t == 0:
@@ -612,48 +661,3 @@ class JointNASSampler(BaseSampler):
 def _is_fresh(trial: FrozenTrial) -> bool:
     """A trial that draws a new position: not enqueued, not a retry, not a released position."""
     return not ({"fixed_params", "failed_trial", _RELEASED} & trial.system_attrs.keys())
-
-
-def _drop_seen(pool: FloatArray, seen: FloatArray) -> FloatArray:
-    if len(seen) == 0 or len(pool) == 0:
-        return pool
-    seen_keys = {tuple(np.round(r, 10)) for r in seen}
-    keep = [i for i, r in enumerate(pool) if tuple(np.round(r, 10)) not in seen_keys]
-    return pool[keep]
-
-
-def _space_filling(x: FloatArray, size: int) -> list[int]:
-    """Greedy farthest-point (maximin) subset of ``size`` rows, starting from the first row."""
-    n = len(x)
-    if n <= size:
-        return list(range(n))
-    chosen = [0]
-    dist = np.linalg.norm(x - x[0], axis=1)
-    while len(chosen) < size:
-        i = int(np.argmax(dist))
-        chosen.append(i)
-        dist = np.minimum(dist, np.linalg.norm(x - x[i], axis=1))
-    return chosen
-
-
-def _diverse_top(x: FloatArray, score: FloatArray, size: int, seen: FloatArray, delta: float) -> list[int]:
-    """Best-scored rows, skipping rows closer than ``delta`` to chosen or evaluated ones."""
-    order = np.argsort(-score, kind="stable")
-    if delta <= 0 or len(x) < 2:
-        return [int(i) for i in order[:size]]
-    ref = [r for r in seen] if len(seen) else []
-    chosen: list[int] = []
-    for i in order:
-        row = x[i]
-        if ref and np.min(np.linalg.norm(np.asarray(ref) - row, axis=1)) < delta:
-            continue
-        chosen.append(int(i))
-        ref.append(row)
-        if len(chosen) == size:
-            return chosen
-    for i in order:  # relax: fill with the best remaining
-        if int(i) not in chosen:
-            chosen.append(int(i))
-            if len(chosen) == size:
-                break
-    return chosen

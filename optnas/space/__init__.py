@@ -3,7 +3,8 @@
 Public names: :class:`Arch` (``Arch.parse(text)``, ``str(arch)``), :class:`Block`,
 :class:`Stage`, :class:`Stem`, :class:`Head`, :class:`Recipe`, :class:`JointSpace`,
 :class:`GroupSpec`, :class:`RecipeSpec`, :class:`IntRange`, :class:`FloatRange`,
-:class:`Choice`, :func:`preset`, :func:`reference`, :class:`TorchvisionArch` (a torchvision
+:class:`Choice`, :class:`ParamSpace` (any Optuna search space), :class:`SearchSpace`
+(the protocol both spaces implement), :func:`preset`, :func:`reference`, :class:`TorchvisionArch` (a torchvision
 classifier as a fixed AutoTrain architecture), :func:`parse_arch` (any architecture text).
 """
 
@@ -20,7 +21,9 @@ from optnas.space._arch import (
 )
 from optnas.space._dims import Choice, Dim, FloatRange, IntRange
 from optnas.space._joint import GroupSpec, JointSpace, RecipeSpec
+from optnas.space._params import ParamSpace
 from optnas.space._presets import PRESETS, REFERENCES, parse_arch, preset, reference
+from optnas.space._protocol import SearchSpace
 from optnas.space._recipe import OPTIMIZERS, Recipe
 from optnas.space._torchvision import TORCHVISION_MODELS, AnyArch, TorchvisionArch, TorchvisionModel
 
@@ -42,8 +45,10 @@ __all__ = [
     "Head",
     "IntRange",
     "JointSpace",
+    "ParamSpace",
     "Recipe",
     "RecipeSpec",
+    "SearchSpace",
     "Stage",
     "Stem",
     "TorchvisionArch",

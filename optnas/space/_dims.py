@@ -34,11 +34,16 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class IntRange:
-    """Integers ``low, low + step, ..., high`` (both ends included)."""
+    """Integers ``low, low + step, ..., high`` (both ends included), optionally log-uniform.
+
+    ``log=True`` (Optuna's ``suggest_int(..., log=True)``; step must then be 1) gives every
+    integer ``i`` the mass of ``[i, i + 1)`` under a log-uniform law on ``[low, high + 1)``.
+    """
 
     low: int
     high: int
     step: int = 1
+    log: bool = False
 
     def validate(self, name: str, *, minimum: int | None = None) -> None:
         """Raise :class:`ConfigError` naming ``name`` if the range is malformed."""
@@ -53,6 +58,8 @@ class IntRange:
             raise ConfigError(f"{name}.step", self.step, f"does not divide the range {self.low}..{self.high}")
         if minimum is not None and self.low < minimum:
             raise ConfigError(name, (self.low, self.high), f"values must be >= {minimum}")
+        if self.log and (self.low < 1 or self.step != 1):
+            raise ConfigError(name, (self.low, self.high, self.step), "a log range needs min >= 1 and step 1")
 
     @property
     def size(self) -> int:
@@ -62,11 +69,19 @@ class IntRange:
 
 @dataclass(frozen=True)
 class FloatRange:
-    """Reals in ``[low, high]``, optionally log-uniform."""
+    """Reals in ``[low, high]``, optionally log-uniform or on a grid of ``step``."""
 
     low: float
     high: float
     log: bool = False
+    step: float | None = None
+
+    @property
+    def size(self) -> int:
+        """Number of grid values (``step`` set), as Optuna's ``FloatDistribution`` counts them."""
+        if self.step is None:
+            raise ValueError("a continuous range has no size")
+        return round((self.high - self.low) / self.step) + 1
 
     def validate(self, name: str, *, minimum: float | None = None, maximum: float | None = None) -> None:
         """Raise :class:`ConfigError` naming ``name`` if the range is malformed."""
@@ -77,6 +92,8 @@ class FloatRange:
             raise ConfigError(name, (self.low, self.high), "min > max")
         if self.log and self.low <= 0:
             raise ConfigError(name, (self.low, self.high), "a log range needs min > 0")
+        if self.step is not None and (self.log or not self.step > 0):
+            raise ConfigError(f"{name}.step", self.step, "must be > 0 and cannot be combined with log")
         if minimum is not None and self.low < minimum:
             raise ConfigError(name, (self.low, self.high), f"values must be >= {minimum}")
         if maximum is not None and self.high > maximum:
@@ -135,9 +152,9 @@ class Dim:
         """The Optuna distribution of this dimension."""
         s = self.spec
         if isinstance(s, IntRange):
-            return IntDistribution(s.low, s.high, step=s.step)
+            return IntDistribution(s.low, s.high, step=s.step, log=s.log)
         if isinstance(s, FloatRange):
-            return FloatDistribution(float(s.low), float(s.high), log=s.log)
+            return FloatDistribution(float(s.low), float(s.high), log=s.log, step=s.step)
         return CategoricalDistribution(s.values)
 
     # --- values <-> columns --------------------------------------------------------------------
@@ -154,6 +171,10 @@ class Dim:
             raise ConfigError(self.name, value, f"outside [{s.low}, {s.high}]")
         if isinstance(s, IntRange) and (int(v) != v or (int(v) - s.low) % s.step):
             raise ConfigError(self.name, value, f"not on the grid {s.low}..{s.high} step {s.step}")
+        if isinstance(s, FloatRange) and s.step is not None:
+            k = (v - s.low) / s.step
+            if abs(k - round(k)) > 1e-6:
+                raise ConfigError(self.name, value, f"not on the grid {s.low}..{s.high} step {s.step}")
         return v
 
     def from_column(self, column_value: float) -> Any:
@@ -172,7 +193,12 @@ class Dim:
         if isinstance(s, Choice):
             return np.floor(u * len(s.values))
         if isinstance(s, IntRange):
+            if s.log:
+                z = np.exp(np.log(s.low) + u * (np.log(s.high + 1) - np.log(s.low)))
+                return np.asarray(np.clip(np.floor(z), s.low, s.high), dtype=float)
             return s.low + np.floor(u * s.size) * s.step
+        if s.step is not None:
+            return np.asarray(np.minimum(s.low + np.floor(u * s.size) * s.step, s.high), dtype=float)
         if s.log:
             return np.asarray(np.exp(np.log(s.low) + u * (np.log(s.high) - np.log(s.low))), dtype=float)
         return s.low + u * (s.high - s.low)
@@ -188,7 +214,7 @@ class Dim:
             return out
         if s.high == s.low:
             return np.zeros((n, 1))
-        if isinstance(s, FloatRange) and s.log:
+        if s.log:
             z = (np.log(column) - np.log(s.low)) / (np.log(s.high) - np.log(s.low))
         else:
             z = (column - s.low) / (s.high - s.low)
@@ -200,8 +226,12 @@ class Dim:
         if isinstance(s, Choice):
             return np.asarray(np.argmax(block, axis=1), dtype=float)
         z = np.clip(block[:, 0], 0.0, 1.0)
-        if isinstance(s, IntRange):
-            return s.low + np.round(z * (s.high - s.low) / s.step) * s.step
+        if isinstance(s, IntRange) and s.log:
+            v = np.round(np.exp(np.log(s.low) + z * (np.log(s.high) - np.log(s.low))))
+            return np.asarray(np.clip(v, s.low, s.high), dtype=float)
+        step = s.step
+        if step is not None:
+            return np.asarray(np.minimum(s.low + np.round(z * (s.high - s.low) / step) * step, s.high), dtype=float)
         if s.log:
             return np.asarray(np.exp(np.log(s.low) + z * (np.log(s.high) - np.log(s.low))), dtype=float)
         return s.low + z * (s.high - s.low)
@@ -211,6 +241,6 @@ class Dim:
         s = self.spec
         if isinstance(s, Choice):
             return len(s.values)
-        if isinstance(s, IntRange):
+        if isinstance(s, IntRange) or s.step is not None:
             return s.size
         return None

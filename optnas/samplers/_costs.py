@@ -1,0 +1,115 @@
+"""Candidate costs for the planner: the analytic JointSpace model or a user's cost function.
+
+FBNetV3 (Dai et al., 2021, Sec. 3) filters every pool by resource constraints before any
+training. For optnas' own spaces the exact cost is analytic and vectorized
+(:func:`optnas.cost.count_columns`), so whole pools are filtered exactly. For a user's space
+the cost is a function of one parameter dict (``optnas.cost.count_model`` or any callable); when
+it is cheap the pools are filtered exactly too, otherwise the predictor's proxy head predicts
+the cost of the pool and only the chosen candidates are checked exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from optnas._errors import ConfigError
+from optnas.constraints import Constraint, feasible_mask
+from optnas.space import JointSpace, SearchSpace
+
+__all__ = ["AnalyticCost", "CostModel", "FunctionCost"]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+CostFn = Callable[[Mapping[str, Any]], Mapping[str, float]]
+
+#: A pool may be filtered exactly when scoring 1,024 candidates costs less than this (seconds).
+_EXACT_POOL_SECONDS = 2.0
+
+
+class CostModel:
+    """Exact costs of column rows, plus whether whole pools can afford them."""
+
+    metrics: tuple[str, ...] = ()
+
+    def exact(self, space: SearchSpace, cols: FloatArray) -> dict[str, FloatArray]:
+        raise NotImplementedError
+
+    def cheap(self, space: SearchSpace) -> bool:
+        """Whether a whole pool can be costed exactly."""
+        return True
+
+    def feasible(self, space: SearchSpace, cols: FloatArray, constraints: Sequence[Constraint]) -> BoolArray:
+        if not constraints or len(cols) == 0:
+            return np.ones(len(cols), dtype=bool)
+        return feasible_mask(constraints, self.exact(space, cols), len(cols))
+
+    def one(self, space: SearchSpace, row: FloatArray) -> dict[str, float]:
+        return {k: float(v[0]) for k, v in self.exact(space, row[None, :]).items()}
+
+
+class AnalyticCost(CostModel):
+    """``macs`` and ``params`` of a :class:`JointSpace` (vectorized, exact)."""
+
+    metrics = ("macs", "params")
+
+    def __init__(self, num_classes: int) -> None:
+        self.num_classes = num_classes
+
+    def exact(self, space: SearchSpace, cols: FloatArray) -> dict[str, FloatArray]:
+        from optnas.cost import count_columns
+
+        if not isinstance(space, JointSpace):
+            raise ConfigError("space", type(space).__name__, "the analytic cost model needs a JointSpace")
+        c = count_columns(space, cols, self.num_classes)
+        return {"macs": c.macs.astype(float), "params": c.params.astype(float)}
+
+
+class FunctionCost(CostModel):
+    """A user's ``cost(params) -> {metric: value}``, cached per parameter set."""
+
+    def __init__(self, fn: CostFn, constraints: Sequence[Constraint]) -> None:
+        if not callable(fn):
+            raise ConfigError("cost", fn, "must be a callable params -> {metric: value}")
+        self.fn = fn
+        self.metrics = tuple(dict.fromkeys(c.metric for c in constraints))
+        self._cache: dict[str, dict[str, float]] = {}
+        self._seconds = 0.0
+        self._calls = 0
+
+    def _call(self, params: Mapping[str, Any]) -> dict[str, float]:
+        key = json.dumps(dict(params), sort_keys=True, default=str)
+        hit = self._cache.get(key)
+        if hit is None:
+            start = time.perf_counter()
+            out = self.fn(params)
+            self._seconds += time.perf_counter() - start
+            self._calls += 1
+            if not isinstance(out, Mapping):
+                raise ConfigError("cost", type(out).__name__, "must return a mapping {metric: value}")
+            hit = {}
+            for m in self.metrics:
+                if m not in out:
+                    raise ConfigError(f"max_{m}", None, f"the cost function returned no {m!r} (got {sorted(out)})")
+                v = float(out[m])
+                if not math.isfinite(v):
+                    raise ConfigError(f"cost.{m}", v, "must be finite")
+                hit[m] = v
+            self._cache[key] = hit
+        return hit
+
+    def exact(self, space: SearchSpace, cols: FloatArray) -> dict[str, FloatArray]:
+        rows = [self._call(space.to_params(r)) for r in cols]
+        return {m: np.array([r[m] for r in rows], dtype=float) for m in self.metrics}
+
+    def cheap(self, space: SearchSpace) -> bool:
+        if self._calls < 8:  # calibrate on a few draws
+            self.exact(space, space.sample(8, 0))
+        per_call = self._seconds / max(self._calls, 1)
+        return per_call * 1024 < _EXACT_POOL_SECONDS

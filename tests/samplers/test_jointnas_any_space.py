@@ -1,0 +1,192 @@
+"""JointNASSampler on a user's own Optuna search space (no JointSpace)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from optnas import ConfigError
+from optnas.constraints import Constraint
+from optnas.predictor import PredictorConfig
+from optnas.samplers import JointNASSampler
+from optnas.samplers._history import training_data
+from optnas.space import ParamSpace
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+FAST = PredictorConfig(fit_steps=60, ensemble=3, bootstrap=True)
+
+
+def objective(trial: optuna.Trial) -> float:
+    """A smooth landscape over every kind of distribution; the optimum is at x=0.01, n=16, act='relu'."""
+    x = trial.suggest_float("lr", 1e-4, 1.0, log=True)
+    d = trial.suggest_float("dropout", 0.0, 0.5, step=0.1)
+    n = trial.suggest_int("units", 1, 256, log=True)
+    k = trial.suggest_int("kernel", 3, 7, step=2)
+    act = trial.suggest_categorical("act", ["relu", "tanh", "gelu"])
+    score = -((math.log10(x) + 2) ** 2) - (math.log2(n) - 4) ** 2 / 4 - d - 0.1 * (k - 5) ** 2
+    return score + {"relu": 0.5, "tanh": 0.0, "gelu": 0.2}[act]
+
+
+def cost(params: dict[str, Any]) -> dict[str, float]:
+    return {"params": float(params["units"] * params["kernel"] ** 2), "macs": float(params["units"] * 100)}
+
+
+def run(sampler: JointNASSampler, n: int, fn: Any = objective) -> optuna.Study:
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(fn, n_trials=n)
+    return study
+
+
+def make(**kw: Any) -> JointNASSampler:
+    settings: dict[str, Any] = {"batch_size": 4, "n_batches": 3, "final_batch_size": 4, "pool_size": 256, "seed": 0}
+    settings.update(kw)
+    settings.setdefault("predictor_config", FAST)
+    return JointNASSampler(**settings)
+
+
+def test_every_distribution_kind_is_planned_not_fallen_back() -> None:
+    study = run(make(), 16)
+    trials = study.trials
+    stages = [(t.user_attrs.get("stage"), t.user_attrs.get("batch")) for t in trials]
+    # trial 0 comes before any space is known: the independent sampler takes it
+    assert stages[0] == (None, None)
+    assert stages[1:4] == [("stage1", 0)] * 3
+    assert stages[4:12] == [("stage1", 1)] * 4 + [("stage1", 2)] * 4
+    assert stages[12:] == [("stage2", 3)] * 4
+    for t in trials[4:]:
+        assert isinstance(t.user_attrs["predicted_accuracy"], float)
+    for t in trials:
+        assert t.params["dropout"] in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+        assert t.params["kernel"] in (3, 5, 7)
+        assert 1 <= t.params["units"] <= 256
+
+
+def bowl(trial: optuna.Trial) -> float:
+    x = trial.suggest_float("x", -1.0, 1.0)
+    y = trial.suggest_float("y", -1.0, 1.0)
+    return -((x - 0.3) ** 2) - (y + 0.5) ** 2
+
+
+@pytest.mark.parametrize("acquisition", ["ensemble", "paper"])
+def test_predictor_batches_beat_the_space_filling_batch(acquisition: str) -> None:
+    """On a smooth bowl the predictor must steer: a sign error or a broken fit fails this."""
+    for seed in range(3):
+        study = run(make(acquisition=acquisition, seed=seed, predictor_config=None), 16, bowl)
+        values = [t.value for t in study.trials if t.value is not None]
+        assert max(values[4:]) > max(values[:4])
+
+
+def test_seeded_runs_repeat_exactly_and_seeds_differ() -> None:
+    a = [t.params for t in run(make(), 10).trials]
+    b = [t.params for t in run(make(), 10).trials]
+    c = [t.params for t in run(make(seed=1), 10).trials]
+    assert a[1:] == b[1:]
+    assert a[1:] != c[1:]
+
+
+def test_conditional_parameters_go_to_the_independent_sampler() -> None:
+    def conditional(trial: optuna.Trial) -> float:
+        kind = trial.suggest_categorical("kind", ["a", "b"])
+        x = trial.suggest_float("x", -1.0, 1.0)
+        if kind == "a":
+            y = trial.suggest_float("y", 0.0, 1.0)
+            return -(x**2) - y
+        return -abs(x) - 0.3
+
+    study = run(make(), 14, conditional)
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    planned = [t for t in study.trials if t.user_attrs.get("batch", 0) >= 1]
+    assert planned, "later batches must be planned by the predictor"
+    # the inferred space is the intersection: kind and x, never the conditional y
+    assert set(planned[-1].distributions) >= {"kind", "x"}
+
+
+@pytest.mark.parametrize("cost_filter", ["exact", "predicted"])
+def test_constraints_on_a_user_cost_are_never_violated(cost_filter: str) -> None:
+    space = {
+        "lr": FloatDistribution(1e-4, 1.0, log=True),
+        "dropout": FloatDistribution(0.0, 0.5, step=0.1),
+        "units": IntDistribution(1, 256, log=True),
+        "kernel": IntDistribution(3, 7, step=2),
+        "act": CategoricalDistribution(["relu", "tanh", "gelu"]),
+    }
+    limit = 800.0  # roughly half the space
+    sampler = make(
+        search_space=space, cost=cost, constraints=[Constraint("params", limit)], cost_filter=cost_filter
+    )
+    study = run(sampler, 16)
+    for t in study.trials:
+        assert cost(t.params)["params"] <= limit
+        assert t.user_attrs["feasible"] is True
+        assert t.user_attrs["constraint:max_params"] == pytest.approx(cost(t.params)["params"] / limit - 1)
+    if cost_filter == "predicted":
+        assert sampler.last_plan is not None and sampler.last_plan.n_checked >= 4
+
+
+def test_unsatisfiable_constraint_names_the_smallest_value_seen() -> None:
+    sampler = make(
+        search_space={"units": IntDistribution(4, 64), "kernel": IntDistribution(3, 7, step=2)},
+        cost=cost,
+        constraints=[Constraint("params", 10.0)],
+    )
+    with pytest.raises(ConfigError) as info:
+        run(sampler, 1)
+    assert info.value.field == "max_params"
+    assert "smallest params among" in str(info.value) and "is 36" in str(info.value)
+
+
+def test_constraints_need_a_cost_function() -> None:
+    with pytest.raises(ConfigError) as info:
+        JointNASSampler(constraints=[Constraint("params", 1.0)])
+    assert info.value.field == "cost"
+
+
+def test_cost_function_missing_a_metric_is_named() -> None:
+    sampler = make(
+        search_space={"units": IntDistribution(4, 64), "kernel": IntDistribution(3, 7, step=2)},
+        cost=cost,
+        constraints=[Constraint("latency_ms", 1)],
+    )
+    with pytest.raises(ConfigError) as info:
+        run(sampler, 1)
+    assert info.value.field == "max_latency_ms"
+
+
+def test_minimized_studies_are_fitted_the_right_way_round() -> None:
+    study = optuna.create_study(direction="minimize", sampler=make())
+    study.optimize(lambda t: -objective(t), n_trials=8)
+    space = ParamSpace(study.trials[-1].distributions)
+    _, y, used = training_data(study.trials, space, study.direction)
+    assert np.allclose(y, [-t.value for t in used if t.value is not None])
+    # the minimized run proposes exactly what the maximized run proposes
+    maxi = [t.params for t in run(make(), 8).trials]
+    assert [t.params for t in study.trials][1:] == maxi[1:]
+
+
+def test_arch_params_split_the_encoding() -> None:
+    space = ParamSpace(
+        {
+            "units": IntDistribution(1, 8),
+            "act": CategoricalDistribution(["a", "b", "c"]),
+            "lr": FloatDistribution(0, 1),
+        },
+        arch=["units", "act"],
+    )
+    assert [d.name for d in space.dims] == ["act", "units", "lr"]
+    assert space.arch_width == 4 and space.encoding_width == 5
+    flat = ParamSpace(space.distributions())
+    assert flat.arch_width == flat.encoding_width == 5
+
+
+def test_nan_objective_warns_and_plans_no_predictor_batch_from_nothing() -> None:
+    sampler = make(batch_size=2, n_batches=2, final_batch_size=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    with pytest.warns(UserWarning, match="only 0 completed trial"):
+        study.optimize(lambda t: float("nan") if t.suggest_float("x", 0, 1) >= 0 else 0.0, n_trials=4)
+    assert all(t.user_attrs.get("predicted_accuracy") is None for t in study.trials)
