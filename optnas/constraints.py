@@ -4,8 +4,9 @@ A :class:`Constraint` bounds an exactly computed statistic of a candidate: ``mac
 ``params`` of optnas' own spaces (see :mod:`optnas.cost`), or any metric a user's ``cost``
 function returns for a parameter dict (``{"macs": ..., "params": ..., "latency_ms": ...}``).
 Because the statistics are known before training, the search filters its pools with them and
-never proposes an infeasible candidate. The objective records the same numbers with Optuna 5's ``trial.set_constraint(name, value)`` (``value <= 0``
-is feasible) and mirrors them into user attributes, which optuna-dashboard 0.21 displays.
+never proposes an infeasible candidate. The objective records the same numbers with Optuna 5's
+``trial.set_constraint(name, value)`` (``value <= 0`` is feasible) and mirrors them into user
+attributes, which optuna-dashboard 0.21 displays.
 
 The constraint value is relative: ``statistic / limit - 1``, so different metrics share a scale.
 """

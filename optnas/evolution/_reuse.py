@@ -88,7 +88,9 @@ def save_predictor(
 
     The study user attribute ``optnas:predictor`` holds the artifact id and what is needed to
     rebuild the predictor (space fingerprint, encoder layout, seed, number of training trials),
-    so it shows in optuna-dashboard.
+    so it shows in optuna-dashboard. With a ``max_latency_ms`` constraint the latency table the
+    search used (:func:`optnas.cost.default_latency_table`) is stored beside it
+    (:func:`save_latency_table`).
     """
     from optuna.artifacts import upload_artifact
 
@@ -111,6 +113,11 @@ def save_predictor(
             "constraints": [c.to_dict() for c in constraints],
         },
     )
+    if any(c.metric == "latency_ms" for c in constraints):
+        # The table the search filtered with goes with the predictor, so evolve scores the same way.
+        from optnas.cost import default_latency_table
+
+        save_latency_table(study, default_latency_table(), artifact_store)
     return artifact_id
 
 
@@ -253,17 +260,17 @@ def _dataset_classes(study: optuna.Study) -> int:
 
 
 def _evaluated(study: optuna.Study, space: JointSpace) -> tuple[np.ndarray, np.ndarray]:
-    names = set(space.names)
+    """The sampler's own training data (:func:`optnas.samplers._history.training_data`).
+
+    Higher is better in both directions (a minimized objective is negated), at the sampler's
+    fidelity: the accuracy after the early-stopping budget when there is one.
+    """
+    from optnas.samplers._history import training_data
+
     es = study.user_attrs.get("early_stopping_epochs")
     budget = int(es) if es is not None else None
-    rows, ys = [], []
-    for t in sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda x: x.number):
-        if t.value is None or not names <= t.params.keys() or not t.user_attrs.get("trained", True):
-            continue
-        rows.append(space.to_columns([t.params])[0])
-        # The sampler's fidelity: accuracy after the early-stopping budget when there is one.
-        ys.append(float(t.intermediate_values.get(budget, t.value) if budget is not None else t.value))
-    return (np.array(rows) if rows else np.zeros((0, len(space.dims)))), np.array(ys)
+    cols, y, _ = training_data(study.get_trials(deepcopy=False), space, study.direction, budget=budget)
+    return cols, y
 
 
 def evolve(
