@@ -69,6 +69,7 @@ from optuna.samplers import BaseSampler, GridSampler
 from optnas import _validate as validate
 from optnas._errors import ConfigError
 from optnas.space import AnyArch, Choice, IntRange, JointSpace, Recipe
+from optnas.studies._kinds import REGISTRY
 from optnas.studies._weights import offer_weights
 
 if TYPE_CHECKING:
@@ -147,11 +148,6 @@ CHILD_RECIPE: Mapping[str, Any] = {
     "label_smoothing": 0.0,
 }
 
-_COMMON_KEYS = ("recipe", "prune", "baselines")
-_KEYS: dict[str, tuple[str, ...]] = {
-    "autoaugment": _COMMON_KEYS,
-    "randaugment": (*_COMMON_KEYS, "n", "m", "num_magnitude_bins"),
-}
 
 
 # --- settings -------------------------------------------------------------------------------------
@@ -197,13 +193,14 @@ def augment_settings(config: StudyConfig) -> AugmentSettings:
         ConfigError: naming ``augment.<key>`` for an unknown key or a bad value.
     """
     kind = config.kind
-    if kind not in _KEYS:
+    keys = REGISTRY[kind].augment_keys if kind in REGISTRY else None
+    if keys is None:
         raise ConfigError("study.kind", kind, "not an augmentation study kind (autoaugment, randaugment)")
     table = dict(config.augment)
     for key in table:
-        if key not in _KEYS[kind]:
+        if key not in keys:
             raise ConfigError(
-                f"augment.{key}", table[key], f"unknown key for a {kind} study; expected one of {list(_KEYS[kind])}"
+                f"augment.{key}", table[key], f"unknown key for a {kind} study; expected one of {list(keys)}"
             )
     bins = validate.integer("augment.num_magnitude_bins", table.get("num_magnitude_bins", _DEFAULT_BINS), low=2)
     n_values = _int_list("augment.n", table["n"], 0, None) if "n" in table else DEFAULT_N

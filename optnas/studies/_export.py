@@ -42,23 +42,28 @@ from optuna.trial import FrozenTrial, TrialState
 from optnas import _validate as validate
 from optnas._errors import ConfigError
 from optnas.cost import infer_num_classes
+from optnas.studies._kinds import StudyKind, study_kind_of
 from optnas.studies._runner import CONFIG_ATTR, KIND_ATTR, best_feasible, open_storage
 
 __all__ = [
     "ES_ATTR",
+    "autoaugment_summary_lines",
+    "export_augment",
+    "export_nas",
     "export_study",
     "infer_num_classes",
     "load_existing_study",
+    "nas_summary_lines",
     "policies_module",
+    "randaugment_summary_lines",
     "redact_url",
     "study_kind",
     "summary_markdown",
+    "write_model_files",
 ]
 
 #: Study user attribute holding the early-stopping epoch budget (set by ``JointNASSampler``).
 ES_ATTR = "early_stopping_epochs"
-_NAS_KINDS = ("jointnas", "autotrain")
-_AUG_KINDS = ("autoaugment", "randaugment")
 
 
 def redact_url(url: str) -> str:
@@ -188,11 +193,6 @@ if __name__ == "__main__":
 '''
 
 
-def _export_nas(study: optuna.Study, out: Path) -> list[Path]:
-    trial, arch, recipe, num_classes = _best_nas(study)
-    return write_model_files(study, trial, arch, recipe, num_classes, out, kind=study_kind(study))
-
-
 def write_model_files(
     study: optuna.Study, trial: FrozenTrial, arch: Any, recipe: Any, num_classes: int, out: Path, *, kind: str
 ) -> list[Path]:
@@ -272,37 +272,48 @@ def _export_child(study: optuna.Study, out: Path) -> list[Path]:
     return write_model_files(study, best[0], arch, recipe, num_classes, out, kind=study_kind(study))
 
 
+def export_nas(study: optuna.Study, out: Path) -> list[Path]:
+    """The JointNAS / AutoTrain files (module docstring) of the best feasible trained trial."""
+    trial, arch, recipe, num_classes = _best_nas(study)
+    return write_model_files(study, trial, arch, recipe, num_classes, out, kind=study_kind(study))
+
+
+def export_augment(study: optuna.Study, out: Path) -> list[Path]:
+    """The AutoAugment / RandAugment files (module docstring): the policy, then the trained child."""
+    policies = policies_module()
+    if not any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
+        raise ConfigError("--study-name", study.study_name, "has no completed trial to export")
+    out.mkdir(parents=True, exist_ok=True)
+    written = [Path(p) for p in policies.export_policy(study, out)]
+    return written + _export_child(study, out / "child")
+
+
 def export_study(
     study: optuna.Study, out_dir: str | Path, *, storage_url: str | None = None, top: int = 5
 ) -> list[Path]:
     """Write the study's best result and ``SUMMARY.md`` under ``out_dir``; return the files.
 
-    Everything is validated before the directory is created.
+    The files are the study kind's (:attr:`optnas.studies._kinds.StudyKind.export`). Everything
+    is validated before the directory is created.
 
     Raises:
         ConfigError: not an optnas study, no feasible completed trial, or stored attributes
             (arch, recipe, policy JSON) that do not parse.
     """
-    kind = study_kind(study)
+    kind = _registered_kind(study)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError("--out", str(out), "exists and is not a directory")
     summary = summary_markdown(study, storage_url=storage_url, top=top)  # validates before writing
-    if kind in _NAS_KINDS:
-        written = _export_nas(study, out)
-    elif kind in _AUG_KINDS:
-        policies = policies_module()
-        if not any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
-            raise ConfigError("--study-name", study.study_name, "has no completed trial to export")
-        out.mkdir(parents=True, exist_ok=True)
-        written = [Path(p) for p in policies.export_policy(study, out)]
-        written += _export_child(study, out / "child")
-    else:
-        raise ConfigError("--study-name", study.study_name, f"has unknown optnas kind {kind!r}")
-    listing = "\n".join(f"- `{p.name}`" for p in written)
+    written = kind.export(study, out)
+    listing = "\n".join(f"- `{p.relative_to(out)}`" for p in written)
     path = out / "SUMMARY.md"
     path.write_text(f"{summary}\n## Exported files\n\n{listing}\n", encoding="utf-8")
     return [*written, path]
+
+
+def _registered_kind(study: optuna.Study) -> StudyKind:
+    return study_kind_of(study_kind(study), field=f"study {study.study_name!r} kind")
 
 
 # --- summary ------------------------------------------------------------------------------------------------------
@@ -332,29 +343,70 @@ def _best_table(trials: Sequence[FrozenTrial]) -> list[str]:
     return rows
 
 
-def _augment_lines(study: optuna.Study, kind: str, top: int) -> list[str]:
-    policies = policies_module()
-    lines = ["", "## Best augmentation", ""]
-    if kind == "randaugment":
-        lines.append(f"Best RandAugment setting: `{policies.best_randaugment(study)}`")
-    else:
-        policy = policies.final_policy(study, top=top)
+def _stored_config(study: optuna.Study) -> dict[str, Any]:
+    config = study.user_attrs.get(CONFIG_ATTR, {})
+    return config if isinstance(config, dict) else {}
+
+
+def nas_summary_lines(study: optuna.Study, top: int) -> list[str]:
+    """JointNAS / AutoTrain lines of ``SUMMARY.md``: early-stopping budget, sampler, best feasible trials."""
+    config = _stored_config(study)
+    budget = study.user_attrs.get(ES_ATTR, "not determined yet")
+    if budget is None:
+        budget = "none (no shorter budget ranks like the full one; candidates train for the full recipe)"
+    elif isinstance(budget, int):
+        budget = f"{budget} epochs"
+    lines = [f"- early-stopping budget (FBNetV3 Sec. 3.1): {budget}"]
+    sampler = config.get("sampler", {})
+    if isinstance(sampler, dict) and sampler:
+        lines.append("- sampler: " + ", ".join(f"{k}={v}" for k, v in sampler.items()))
+    best = best_feasible(study, k=top)
+    lines += ["", f"## Best feasible trials (top {top})", ""]
+    lines += _best_table(best) if best else ["No completed feasible trial yet."]
+    return lines
+
+
+def _augment_table(study: optuna.Study, top: int) -> tuple[list[str], bool]:
+    done = sorted(
+        (t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE and t.value is not None),
+        key=lambda t: (-(t.value or 0.0), t.number),
+    )[:top]
+    lines = ["", f"## Best trials (top {top})", ""]
+    lines += ["| rank | trial | accuracy |", "|---:|---:|---:|"]
+    lines += [f"| {i} | {t.number} | {_fmt(t.value)} |" for i, t in enumerate(done, 1)]
+    return lines, bool(done)
+
+
+def autoaugment_summary_lines(study: optuna.Study, top: int) -> list[str]:
+    """AutoAugment lines of ``SUMMARY.md``: best trials and the final policy's operation counts."""
+    lines, any_done = _augment_table(study, top)
+    if any_done:
+        policy = policies_module().final_policy(study, top=top)
         ops = Counter(op.name for sp in policy.subpolicies for op in sp.ops)
+        lines += ["", "## Best augmentation", ""]
         lines.append(f"Final policy: {len(policy.subpolicies)} sub-policies from the top {top} policies.")
         lines.append("Operation counts: " + ", ".join(f"{name} {n}" for name, n in ops.most_common()))
     return lines
 
 
+def randaugment_summary_lines(study: optuna.Study, top: int) -> list[str]:
+    """RandAugment lines of ``SUMMARY.md``: best trials and the best (N, M)."""
+    lines, any_done = _augment_table(study, top)
+    if any_done:
+        lines += ["", "## Best augmentation", ""]
+        lines.append(f"Best RandAugment setting: `{policies_module().best_randaugment(study)}`")
+    return lines
+
+
 def summary_markdown(study: optuna.Study, *, storage_url: str | None = None, top: int = 5) -> str:
-    """Markdown summary: study, kind, trial counts, best trials, constraints, early-stopping budget."""
+    """Markdown summary: study, kind, trial counts, constraints, then the kind's own lines (best trials, ...)."""
     validate.positive_int("--top", top)
-    kind = study_kind(study)
+    kind = _registered_kind(study)
     trials = study.get_trials(deepcopy=False)
     states = Counter(t.state.name.lower() for t in trials)
-    config = study.user_attrs.get(CONFIG_ATTR, {})
-    config = config if isinstance(config, dict) else {}
+    config = _stored_config(study)
     lines = [f"# optnas study `{study.study_name}`", ""]
-    lines.append(f"- kind: **{kind}**")
+    lines.append(f"- kind: **{kind.name}**")
     if storage_url is not None:
         lines.append(f"- storage: `{redact_url(storage_url)}`")
     dataset = config.get("dataset", {})
@@ -365,27 +417,5 @@ def summary_markdown(study: optuna.Study, *, storage_url: str | None = None, top
     constraints = config.get("constraints", [])
     text = ", ".join(f"{c['metric']} <= {c['limit']:,.0f}" for c in constraints) if constraints else "none"
     lines.append(f"- constraints: {text}")
-    if kind in _NAS_KINDS:
-        budget = study.user_attrs.get(ES_ATTR, "not determined yet")
-        if budget is None:
-            budget = "none (no shorter budget ranks like the full one; candidates train for the full recipe)"
-        elif isinstance(budget, int):
-            budget = f"{budget} epochs"
-        lines.append(f"- early-stopping budget (FBNetV3 Sec. 3.1): {budget}")
-        sampler = config.get("sampler", {})
-        if isinstance(sampler, dict) and sampler:
-            lines.append("- sampler: " + ", ".join(f"{k}={v}" for k, v in sampler.items()))
-        best = best_feasible(study, k=top)
-        lines += ["", f"## Best feasible trials (top {top})", ""]
-        lines += _best_table(best) if best else ["No completed feasible trial yet."]
-    elif kind in _AUG_KINDS:
-        done = sorted(
-            (t for t in trials if t.state == TrialState.COMPLETE and t.value is not None),
-            key=lambda t: (-(t.value or 0.0), t.number),
-        )[:top]
-        lines += ["", f"## Best trials (top {top})", ""]
-        lines += ["| rank | trial | accuracy |", "|---:|---:|---:|"]
-        lines += [f"| {i} | {t.number} | {_fmt(t.value)} |" for i, t in enumerate(done, 1)]
-        if done:
-            lines += _augment_lines(study, kind, top)
+    lines += kind.summary(study, top)
     return "\n".join(lines) + "\n"

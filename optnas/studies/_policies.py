@@ -30,6 +30,7 @@ import json
 import math
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,11 +42,21 @@ from optuna.trial import FrozenTrial, TrialState
 from optnas import _validate as validate
 from optnas._errors import ConfigError
 from optnas.studies._augment_kinds import M_PARAM, N_PARAM, attach_pairing_pool
+from optnas.studies._kinds import study_kind_of
 
 if TYPE_CHECKING:
     from optnas.augment import Policy
 
-__all__ = ["RANDAUGMENT_FORMAT", "best_randaugment", "best_trials", "export_policy", "final_policy", "render_examples"]
+__all__ = [
+    "RANDAUGMENT_FORMAT",
+    "autoaugment_final",
+    "best_randaugment",
+    "best_trials",
+    "export_policy",
+    "final_policy",
+    "randaugment_final",
+    "render_examples",
+]
 
 #: ``optnas.augment._cli.RANDAUGMENT_FORMAT`` (not imported: ``optnas.augment`` imports albumentations).
 RANDAUGMENT_FORMAT = "optnas.augment.randaugment"
@@ -117,18 +128,37 @@ def best_randaugment(study: optuna.Study) -> tuple[int, int]:
     return int(params[N_PARAM]), int(params[M_PARAM])
 
 
-def _kind(study: optuna.Study) -> str:
-    kind = study.user_attrs.get(_KIND_ATTR)
-    if kind in ("autoaugment", "randaugment"):
-        return str(kind)
-    if kind is not None:
-        raise ConfigError("study", study.study_name, f"is a {kind} study, not an augmentation study")
-    trials = best_trials(study, 1)
-    if trials and "sp0_op0_type" in trials[0].params:
-        return "autoaugment"
-    if trials and N_PARAM in trials[0].params:
-        return "randaugment"
-    raise ConfigError("study", study.study_name, "is not an augmentation study (no kind, no policy parameters)")
+def _final_augmentation(study: optuna.Study, kind: str | None) -> Callable[[optuna.Study, int], tuple[Any, Any]]:
+    """The final-augmentation hook of ``study``'s kind: its recorded kind, else ``kind`` (a study made from Python)."""
+    recorded = study.user_attrs.get(_KIND_ATTR)
+    if recorded is not None and kind is not None and recorded != kind:
+        raise ConfigError("kind", kind, f"the study {study.study_name!r} is a {recorded} study")
+    name = recorded if recorded is not None else kind
+    if name is None:
+        raise ConfigError("study", study.study_name, "records no optnas kind; pass kind='autoaugment' or 'randaugment'")
+    spec = study_kind_of(name, field="kind")
+    if spec.final_augmentation is None:
+        raise ConfigError("study", study.study_name, f"is a {spec.name} study, not an augmentation study")
+    return spec.final_augmentation
+
+
+def autoaugment_final(study: optuna.Study, top: int) -> tuple[dict[str, Any], Any]:
+    """``(policy.json document, albumentations pipeline)`` of an AutoAugment study (:func:`final_policy`)."""
+    policy = final_policy(study, top)
+    document: dict[str, Any] = policy.to_dict()
+    document["source"] = {"study": study.study_name, "trials": [t.number for t in best_trials(study, top)]}
+    return document, policy.to_albumentations()
+
+
+def randaugment_final(study: optuna.Study, top: int) -> tuple[dict[str, Any], Any]:
+    """``(policy.json document, albumentations pipeline)`` of a RandAugment study (:func:`best_randaugment`)."""
+    from optnas.augment import rand_augment
+
+    n, m = best_randaugment(study)
+    bins = _num_magnitude_bins(study)
+    document = {"format": RANDAUGMENT_FORMAT, "version": 1, "n": n, "m": m, "num_magnitude_bins": bins}
+    document["source"] = {"study": study.study_name, "trials": [best_trials(study, 1)[0].number]}
+    return document, rand_augment(n, m, num_magnitude_bins=bins)
 
 
 def _stored_config(study: optuna.Study) -> dict[str, Any]:
@@ -216,15 +246,16 @@ def render_examples(pipeline: Any, images: U8, *, samples: int = 7, seed: int = 
     return grid
 
 
-def _check_readable(document: dict[str, Any], kind: str) -> None:
+def _check_readable(document: dict[str, Any]) -> None:
     """Parse ``document`` with the reader of ``optnas augment show`` (a file it cannot read is never written)."""
     from optnas.augment import Policy
+    from optnas.augment._cli import RANDAUGMENT_FORMAT as RA_FORMAT
     from optnas.augment._cli import parse_randaugment
 
-    if kind == "autoaugment":
-        Policy.from_dict(document, source="policy.json")
-    else:
+    if document.get("format") == RA_FORMAT:
         parse_randaugment(document, source="policy.json")
+    else:
+        Policy.from_dict(document, source="policy.json")
 
 
 def export_policy(
@@ -236,6 +267,7 @@ def export_policy(
     rows: int = 5,
     samples: int = 7,
     seed: int = 0,
+    kind: str | None = None,
 ) -> list[Path]:
     """Write the study's final augmentation (module docstring) into ``out_dir``.
 
@@ -249,6 +281,8 @@ def export_policy(
         rows: number of example images when ``images`` is not given.
         samples: augmented draws per example image.
         seed: seed of the example draws.
+        kind: ``"autoaugment"`` or ``"randaugment"`` for a study that records no optnas kind
+            (made from Python); a study made by optnas records its own.
 
     Returns:
         The paths written: ``[albumentations.json, policy.json, examples.png]``.
@@ -256,26 +290,14 @@ def export_policy(
     import albumentations as A
     from PIL import Image
 
-    from optnas.augment import rand_augment
-
-    kind = _kind(study)
+    final = _final_augmentation(study, kind)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError("out_dir", str(out), f"cannot create the directory: {exc}") from None
-    if kind == "autoaugment":
-        policy = final_policy(study, top)
-        document: dict[str, Any] = policy.to_dict()
-        document["source"] = {"study": study.study_name, "trials": [t.number for t in best_trials(study, top)]}
-        pipeline = policy.to_albumentations()
-    else:
-        n, m = best_randaugment(study)
-        bins = _num_magnitude_bins(study)
-        document = {"format": RANDAUGMENT_FORMAT, "version": 1, "n": n, "m": m, "num_magnitude_bins": bins}
-        document["source"] = {"study": study.study_name, "trials": [best_trials(study, 1)[0].number]}
-        pipeline = rand_augment(n, m, num_magnitude_bins=bins)
-    _check_readable(document, kind)
+    document, pipeline = final(study, top)
+    _check_readable(document)
     album_path, policy_path, png_path = out / "albumentations.json", out / "policy.json", out / "examples.png"
     A.save(pipeline, str(album_path), data_format="json")
     policy_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

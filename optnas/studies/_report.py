@@ -46,19 +46,22 @@ from optuna.trial import FrozenTrial, TrialState
 
 from optnas._errors import ConfigError
 from optnas.studies._export import policies_module, study_kind, summary_markdown
+from optnas.studies._kinds import StudyKind, study_kind_of
 from optnas.studies._runner import CONFIG_ATTR
 
 __all__ = [
     "Report",
     "attach_to_dashboard",
+    "autoaugment_figures",
     "build_report",
     "evaluated_trials",
     "kendall_tau",
+    "nas_figures",
+    "randaugment_figures",
     "random_search_expectation",
     "write_report",
 ]
 
-_NAS_KINDS = ("jointnas", "autotrain")
 _STAGE_COLORS = {"stage1": "#1f77b4", "stage2": "#d62728", "evolve": "#9467bd"}
 _DASHBOARD_PREFIX = "optnas-"
 
@@ -130,8 +133,8 @@ def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float | None:
     return None if math.isnan(tau) else tau
 
 
-def _reference(kind: str, trials: Sequence[FrozenTrial]) -> tuple[list[FrozenTrial], str]:
-    if kind in _NAS_KINDS:
+def _reference(kind: StudyKind, trials: Sequence[FrozenTrial]) -> tuple[list[FrozenTrial], str]:
+    if kind.family == "nas":
         first = [t for t in trials if t.user_attrs.get("batch") == 0 and t.user_attrs.get("stage") == "stage1"]
         if first:
             return first, "space-filling batch 0"
@@ -139,7 +142,7 @@ def _reference(kind: str, trials: Sequence[FrozenTrial]) -> tuple[list[FrozenTri
     return list(trials[:n]), f"first {n} trials"
 
 
-def _best_so_far(study: optuna.Study, kind: str, trials: Sequence[FrozenTrial]) -> Any:
+def _best_so_far(study: optuna.Study, kind: StudyKind, trials: Sequence[FrozenTrial]) -> Any:
     import plotly.graph_objects as go
 
     values = [float(t.value) for t in trials]  # type: ignore[arg-type]
@@ -168,7 +171,7 @@ def _best_so_far(study: optuna.Study, kind: str, trials: Sequence[FrozenTrial]) 
     fig.add_trace(
         go.Scatter(x=k, y=expected, mode="lines", name=f"random search, expected (from {label})", line={"dash": "dot"})
     )
-    if kind in _NAS_KINDS and label.startswith("space-filling"):
+    if kind.family == "nas" and label.startswith("space-filling"):
         best0 = max(float(t.value) for t in ref)  # type: ignore[arg-type]
         fig.add_hline(y=best0, line={"dash": "dash", "color": "gray"}, annotation_text=f"best of {label}: {best0:.4f}")
     for key, entry in sorted(study.user_attrs.items()):
@@ -311,24 +314,34 @@ def build_report(study: optuna.Study, *, storage_url: str | None = None, top: in
     Raises:
         ConfigError: not an optnas study, or no evaluated trial.
     """
-    kind = study_kind(study)
+    kind = study_kind_of(study_kind(study), field=f"study {study.study_name!r} kind")
     trials = evaluated_trials(study)
     if not trials:
         raise ConfigError("--study-name", study.study_name, "has no completed trial to report on")
-    report = Report(kind=kind, summary=summary_markdown(study, storage_url=storage_url, top=top))
+    report = Report(kind=kind.name, summary=summary_markdown(study, storage_url=storage_url, top=top))
     report.figures["best_so_far"] = _best_so_far(study, kind, trials)
-    if kind in _NAS_KINDS:
-        report.figures["accuracy_vs_macs"] = _accuracy_vs_macs(study, trials)
-        calibration = _calibration(study, trials)
-        if calibration is None:
-            report.skipped["predictor_calibration"] = "fewer than 2 trained trials with a predicted accuracy"
-        else:
-            report.figures["predictor_calibration"], report.tau = calibration
-    elif kind == "autoaugment":
-        report.figures["op_frequencies"] = _op_frequencies(study, top)
-    elif kind == "randaugment":
-        report.figures["grid"] = _grid(study, trials)
+    kind.figures(study, trials, report, top)
     return report
+
+
+def nas_figures(study: optuna.Study, trials: Sequence[FrozenTrial], report: Report, top: int) -> None:
+    """JointNAS / AutoTrain figures: accuracy against MACs, predictor calibration."""
+    report.figures["accuracy_vs_macs"] = _accuracy_vs_macs(study, trials)
+    calibration = _calibration(study, trials)
+    if calibration is None:
+        report.skipped["predictor_calibration"] = "fewer than 2 trained trials with a predicted accuracy"
+    else:
+        report.figures["predictor_calibration"], report.tau = calibration
+
+
+def autoaugment_figures(study: optuna.Study, trials: Sequence[FrozenTrial], report: Report, top: int) -> None:
+    """AutoAugment figure: operation frequencies of the final policy."""
+    report.figures["op_frequencies"] = _op_frequencies(study, top)
+
+
+def randaugment_figures(study: optuna.Study, trials: Sequence[FrozenTrial], report: Report, top: int) -> None:
+    """RandAugment figure: accuracy over the (N, M) grid."""
+    report.figures["grid"] = _grid(study, trials)
 
 
 def _note(report: Report, png: bool) -> str:

@@ -58,12 +58,12 @@ from optnas import _validate as v
 from optnas._errors import ConfigError
 from optnas.constraints import Constraint, from_dict
 from optnas.space import Choice, FloatRange, IntRange, JointSpace, TorchvisionArch, parse_arch, preset
+from optnas.studies._kinds import KINDS, StudyKind, study_kind_of
 
 __all__ = ["KINDS", "StudyConfig", "load_study_file", "parse_study"]
 
 T = TypeVar("T")
 
-KINDS: tuple[str, ...] = ("jointnas", "autotrain", "autoaugment", "randaugment")
 DATASETS: tuple[str, ...] = ("digits", "imagefolder", "cifar10", "cifar100", "svhn")
 
 _SECTIONS: dict[str, set[str]] = {
@@ -139,7 +139,7 @@ def _range_of(name: str, value: Any) -> IntRange | FloatRange | Choice:
     )
 
 
-def _space(section: Mapping[str, Any], kind: str) -> JointSpace:
+def _space(section: Mapping[str, Any], kind: StudyKind) -> JointSpace:
     name = _opt(section, "preset", "space", v.string) or "digits"
     space = preset(name)
     overrides = dict(_opt(section, "overrides", "space", v.table) or {})
@@ -152,14 +152,14 @@ def _space(section: Mapping[str, Any], kind: str) -> JointSpace:
                 raise
             raise ConfigError(f"space.overrides.{key}", value, exc.reason) from exc
     arch_text = _opt(section, "arch", "space", v.string)
-    if kind == "autotrain" and arch_text is None:
-        raise ConfigError("space.arch", None, "an autotrain study needs a fixed architecture (space.arch)")
+    if kind.arch == "required" and arch_text is None:
+        raise ConfigError("space.arch", None, f"an {kind.name} study needs a fixed architecture (space.arch)")
     if arch_text is not None:
         try:
             arch = parse_arch(arch_text)
         except ConfigError as exc:
             raise ConfigError("space.arch", arch_text, f"{exc.field}={exc.value!r}: {exc.reason}") from None
-        if kind in ("autotrain", "autoaugment", "randaugment"):
+        if not kind.searches_architecture:
             if (
                 isinstance(arch, TorchvisionArch)
                 and not arch.supports_stochastic_depth
@@ -175,32 +175,30 @@ def _space(section: Mapping[str, Any], kind: str) -> JointSpace:
             except ConfigError as exc:
                 raise ConfigError("space.arch", arch_text, f"{exc.field}={exc.value!r}: {exc.reason}") from None
         else:
-            raise ConfigError("space.arch", arch_text, f"a {kind} study searches the architecture; remove space.arch")
+            raise ConfigError(
+                "space.arch", arch_text, f"a {kind.name} study searches the architecture; remove space.arch"
+            )
     fixed = dict(_opt(section, "fixed", "space", v.table) or {})
     if fixed:
         space = space.fix(**fixed)
     return space
 
 
-def _constraints(section: Mapping[str, Any], kind: str) -> tuple[Constraint, ...]:
+def _constraints(section: Mapping[str, Any], kind: StudyKind) -> tuple[Constraint, ...]:
     """The ``[constraints]`` table; an augmentation study (one fixed child network) takes none."""
     for key, value in section.items():
         if not key.startswith("max_"):
             from_dict({key: value})  # its error names the expected key form
         v.positive_number(f"constraints.{key}", value)
-    if kind in _FIXED_CHILD_KINDS and section:
+    if not kind.takes_constraints and section:
         key = next(iter(section))
         raise ConfigError(
             f"constraints.{key}",
             section[key],
-            f"a {kind} study trains one fixed child network, so a resource constraint cannot apply; "
+            f"a {kind.name} study trains one fixed child network, so a resource constraint cannot apply; "
             "remove [constraints] (choose the child with space.arch)",
         )
     return tuple(from_dict(section))
-
-
-#: Study kinds whose every trial trains the same child network: nothing for a constraint to select.
-_FIXED_CHILD_KINDS = ("autoaugment", "randaugment")
 
 
 def parse_study(data: Mapping[str, Any], *, source: str = "<dict>") -> StudyConfig:
@@ -215,12 +213,10 @@ def parse_study(data: Mapping[str, Any], *, source: str = "<dict>") -> StudyConf
                 if sub not in allowed:
                     raise ConfigError(f"{key}.{sub}", value[sub], f"unknown key; expected one of {sorted(allowed)}")
     study = data.get("study", {})
-    kind = _opt(study, "kind", "study", v.string)
-    if kind is None:
+    if _opt(study, "kind", "study", v.string) is None:
         raise ConfigError("study.kind", None, f"missing; expected one of {KINDS}")
-    if kind not in KINDS:
-        raise ConfigError("study.kind", kind, f"unknown study kind; expected one of {KINDS}")
-    name = _opt(study, "name", "study", v.string) or f"optnas-{kind}"
+    kind = study_kind_of(study["kind"])
+    name = _opt(study, "name", "study", v.string) or f"optnas-{kind.name}"
     seed = _opt(study, "seed", "study", v.non_negative_int) or 0
     n_trials = _opt(study, "n_trials", "study", v.positive_int)
     storage = _opt(study, "storage", "study", v.string)
@@ -238,8 +234,12 @@ def parse_study(data: Mapping[str, Any], *, source: str = "<dict>") -> StudyConf
     _opt(train, "augment", "train", v.string)
     _opt(train, "prune", "train", v.boolean)
     _opt(train, "keep_weights", "train", v.non_negative_int)
+    augment = dict(data.get("augment", {}))
+    if kind.augment_keys is None and augment:
+        key = next(iter(augment))
+        raise ConfigError(f"augment.{key}", augment[key], f"a {kind.name} study has no [augment] table; remove it")
     return StudyConfig(
-        kind=kind,
+        kind=kind.name,
         name=name,
         seed=seed,
         dataset=dataset,
@@ -247,7 +247,7 @@ def parse_study(data: Mapping[str, Any], *, source: str = "<dict>") -> StudyConf
         constraints=constraints,
         sampler=sampler,
         train=train,
-        augment=dict(data.get("augment", {})),
+        augment=augment,
         storage=storage,
         n_trials=n_trials,
         artifacts=artifacts,
@@ -286,7 +286,7 @@ def _dataset(dataset: dict[str, Any], source: str) -> dict[str, Any]:
     return dataset
 
 
-def _sampler(sampler: dict[str, Any], kind: str) -> dict[str, Any]:
+def _sampler(sampler: dict[str, Any], kind: StudyKind) -> dict[str, Any]:
     """Checks of the ``[sampler]`` table that need no sampler (the sampler's constructor does the rest).
 
     Counts must be positive integers and numbers finite; for jointnas/autotrain the ``[sampler.ga]``
@@ -300,7 +300,7 @@ def _sampler(sampler: dict[str, Any], kind: str) -> dict[str, Any]:
             v.positive_int(where, value)
         elif isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(where, value, "must be finite")
-    if kind in ("jointnas", "autotrain"):
+    if kind.family == "nas":
         from optnas.evolution import GAConfig
         from optnas.predictor import PredictorConfig
 

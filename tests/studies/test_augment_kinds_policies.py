@@ -154,7 +154,7 @@ def _apply(pipeline: Any, images: np.ndarray, seed: int) -> list[np.ndarray]:
 def test_export_autoaugment(tmp_path: Path, policy_study: tuple[optuna.Study, list[dict[str, Any]]]) -> None:
     study, _ = policy_study
     images = _images()
-    paths = export_policy(study, tmp_path / "out", images=images, samples=3, seed=5)
+    paths = export_policy(study, tmp_path / "out", images=images, samples=3, seed=5, kind="autoaugment")
     assert [p.name for p in paths] == ["albumentations.json", "policy.json", "examples.png"]
     expected = final_policy(study)
     document = json.loads(paths[1].read_text())
@@ -177,7 +177,7 @@ def test_export_autoaugment(tmp_path: Path, policy_study: tuple[optuna.Study, li
 def test_export_randaugment(tmp_path: Path) -> None:
     study = _grid_study({(1, 5): 0.5, (3, 9): 0.9, (2, 13): 0.7})
     images = _images(2, 32)
-    album, policy, png = export_policy(study, tmp_path, images=images, samples=2)
+    album, policy, png = export_policy(study, tmp_path, images=images, samples=2, kind="randaugment")
     assert json.loads(policy.read_text()) == {
         "format": RANDAUGMENT_FORMAT,
         "version": 1,
@@ -198,6 +198,10 @@ def test_export_rejects_other_studies(tmp_path: Path) -> None:
     study.set_user_attr("optnas:kind", "jointnas")
     with pytest.raises(ConfigError, match="not an augmentation study"):
         export_policy(study, tmp_path)
+    with pytest.raises(ConfigError, match="records no optnas kind"):  # no sniffing of parameter names
+        export_policy(optuna.create_study(), tmp_path)
+    with pytest.raises(ConfigError, match="is a jointnas study"):
+        export_policy(study, tmp_path, kind="randaugment")
 
 
 def test_export_falls_back_to_sample_photographs(tmp_path: Path) -> None:

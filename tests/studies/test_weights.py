@@ -131,7 +131,8 @@ def test_exported_weights_reproduce_the_trial_accuracy(tmp_path: Path, capsys: p
     data = load_data(config)
     assert _val_accuracy(model, data, module.RESOLUTION) == kept[0].value
     fresh = module.make_model(seed=1)  # still the untrained definition by default
-    assert any(not torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), model.state_dict().values()))
+    pairs = zip(fresh.state_dict().values(), model.state_dict().values(), strict=True)
+    assert any(not torch.equal(a, b) for a, b in pairs)
 
 
 @pytest.mark.slow
