@@ -1,12 +1,13 @@
 """Exact analytic cost model and latency prediction.
 
 - :func:`count` / :func:`count_columns`: exact MACs and parameters (vectorized over pools).
+- :func:`count_model`: exact MACs and parameters of a user's own ``torch.nn.Module``.
 - :class:`LatencyTable`: per-block latency lookup table of a device (measured lazily and cached
   per device fingerprint, or a user's JSON/CSV table), :func:`measure_latency`,
   :func:`device_table`, :func:`default_latency_table`, :func:`use_latency_table`.
 """
 
-from optnas.cost._count import Cost, PoolCost, count, count_columns, infer_num_classes
+from optnas.cost._count import Cost, PoolCost, PoolMetrics, count, count_columns, infer_num_classes
 from optnas.cost._defaults import default_latency_table, use_latency_table
 from optnas.cost._latency import (
     BlockKey,
@@ -18,6 +19,7 @@ from optnas.cost._latency import (
     measure_latency,
     measure_runs,
 )
+from optnas.cost._model import count_model
 
 __all__ = [
     "BlockKey",
@@ -25,9 +27,11 @@ __all__ = [
     "LatencyTable",
     "LatencyTarget",
     "PoolCost",
+    "PoolMetrics",
     "arch_keys",
     "count",
     "count_columns",
+    "count_model",
     "default_latency_table",
     "device_fingerprint",
     "device_table",
