@@ -29,7 +29,7 @@ from optnas.space import AnyArch, JointSpace, TorchvisionArch
 if TYPE_CHECKING:
     from optnas.cost._latency import LatencyTable
 
-__all__ = ["Cost", "PoolCost", "count", "count_columns", "infer_num_classes"]
+__all__ = ["Cost", "PoolCost", "PoolMetrics", "count", "count_columns", "infer_num_classes"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -113,12 +113,35 @@ class PoolCost:
 
         return default_latency_table().predict_columns(self.space, self.cols, self.num_classes)
 
-    def metrics(self) -> dict[str, npt.NDArray[Any]]:
-        """The statistics computed so far, by metric name (latency only when already known)."""
-        out: dict[str, npt.NDArray[Any]] = {"macs": self.macs, "params": self.params}
-        if self.latency is not None or "latency_ms" in self.__dict__:
-            out["latency_ms"] = self.latency_ms
-        return out
+    def metrics(self) -> PoolMetrics:
+        """The statistics by metric name, as float arrays (``{"macs", "params", "latency_ms"}``);
+        ``latency_ms`` is only computed when first looked up."""
+        return PoolMetrics(self)
+
+
+class PoolMetrics(dict[str, FloatArray]):
+    """``{"macs": ..., "params": ...}`` of a pool, plus ``"latency_ms"`` computed on first lookup.
+
+    A plain dict to its readers (``metric in m``, ``m[metric]``), so cost functions that return
+    metric mappings can pass a pool's latency along without paying for it when no constraint
+    asks for it.
+    """
+
+    def __init__(self, pool: PoolCost) -> None:
+        super().__init__(macs=np.asarray(pool.macs, dtype=float), params=np.asarray(pool.params, dtype=float))
+        self._pool = pool
+        if pool.latency is not None:
+            self["latency_ms"] = np.asarray(pool.latency, dtype=float)
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key) or (key == "latency_ms" and self._pool.space is not None)
+
+    def __missing__(self, key: str) -> FloatArray:
+        if key != "latency_ms":
+            raise KeyError(key)
+        value = np.asarray(self._pool.latency_ms, dtype=float)
+        self[key] = value
+        return value
 
 
 def _out(h: Any, k: Any, s: Any) -> Any:
