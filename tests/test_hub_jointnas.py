@@ -59,3 +59,20 @@ def test_example_runs() -> None:
     # The predictor-guided final batch beats the space-filling one (both fully trained).
     assert float(means["stage-2 batch"]) > float(means["space-filling batch 1"])
     assert all(int(m) <= 500000 for m in re.findall(r"largest MACs (\d+)", result.stdout))
+
+
+@pytest.mark.slow
+def test_user_space_example_keeps_the_budget() -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, str(PACKAGE / "example_user_space.py")],
+        cwd=str(ROOT.parent),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    found = re.search(r"largest candidate proposed: (\d+) params \(budget (\d+)\)", result.stdout)
+    assert found is not None, result.stdout
+    assert int(found.group(1)) <= int(found.group(2))
