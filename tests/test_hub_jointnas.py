@@ -65,7 +65,7 @@ def test_example_runs() -> None:
 def test_user_space_example_keeps_the_budget() -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, str(PACKAGE / "example_user_space.py")],
+        [sys.executable, str(PACKAGE / "example.py")],
         cwd=str(ROOT.parent),
         env=env,
         capture_output=True,
