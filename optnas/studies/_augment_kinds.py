@@ -224,9 +224,9 @@ def augment_settings(config: StudyConfig) -> AugmentSettings:
             raise ConfigError(
                 f"augment.recipe.{key}", recipe[key], f"unknown recipe field; expected one of {sorted(known)}"
             )
-    if "augment" in config.train:
+    if config.train.augment is not None:
         raise ConfigError(
-            "train.augment", config.train["augment"], f"a {kind} study searches the augmentation itself; remove it"
+            "train.augment", config.train.augment, f"a {kind} study searches the augmentation itself; remove it"
         )
     settings = AugmentSettings(
         kind=kind,

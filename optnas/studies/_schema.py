@@ -47,6 +47,7 @@ Unknown sections or keys are errors that name them; so are values of the wrong t
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
 from collections.abc import Callable, Mapping
@@ -59,41 +60,53 @@ from optnas._errors import ConfigError
 from optnas.constraints import Constraint, from_dict
 from optnas.space import Choice, FloatRange, IntRange, JointSpace, TorchvisionArch, parse_arch, preset
 from optnas.studies._kinds import KINDS, StudyKind, study_kind_of
+from optnas.studies._sections import DatasetSection, TrainSection
 
 __all__ = ["KINDS", "StudyConfig", "load_study_file", "parse_study"]
 
 T = TypeVar("T")
 
-DATASETS: tuple[str, ...] = ("digits", "imagefolder", "cifar10", "cifar100", "svhn")
 
 _SECTIONS: dict[str, set[str]] = {
     "study": {"kind", "name", "storage", "seed", "n_trials", "artifacts", "description"},
-    "dataset": {"name", "root", "subset", "val_size", "val_fraction", "download", "balanced"},
+    "dataset": set(DatasetSection._names()),
     "space": {"preset", "arch", "overrides", "fixed"},
     "constraints": set(),  # validated by optnas.constraints.from_dict
     "sampler": set(),  # validated by the sampler's own constructor
-    "train": {"epochs", "num_threads", "device", "augment", "prune", "keep_weights"},
+    "train": set(TrainSection._names()),
     "augment": set(),  # validated by the augmentation study kinds
 }
 
 
 @dataclass(frozen=True)
 class StudyConfig:
-    """A validated study file."""
+    """A validated study file.
+
+    ``dataset`` and ``train`` are typed sections (:mod:`optnas.studies._sections`); a plain
+    mapping given for them (``dataclasses.replace(config, train={...})``) is parsed into one.
+    ``sampler`` and ``augment`` stay mappings: their options belong to the kind's sampler and
+    to :func:`optnas.studies._augment_kinds.augment_settings`, which validate them.
+    """
 
     kind: str
     name: str
     seed: int
-    dataset: Mapping[str, Any]
+    dataset: DatasetSection
     space: JointSpace
     constraints: tuple[Constraint, ...]
     sampler: Mapping[str, Any]
-    train: Mapping[str, Any]
+    train: TrainSection
     augment: Mapping[str, Any] = field(default_factory=dict)
     storage: str | None = None
     n_trials: int | None = None
     artifacts: str | None = None
     source: str = "<dict>"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dataset, DatasetSection):
+            object.__setattr__(self, "dataset", DatasetSection.parse(self.dataset))
+        if not isinstance(self.train, TrainSection):
+            object.__setattr__(self, "train", TrainSection.parse(self.train))
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready description stored with the study (study user attributes)."""
@@ -223,17 +236,11 @@ def parse_study(data: Mapping[str, Any], *, source: str = "<dict>") -> StudyConf
     artifacts = _opt(study, "artifacts", "study", v.string)
     _opt(study, "description", "study", v.string)
 
-    dataset = _dataset(dict(data.get("dataset", {"name": "digits"})), source)
+    dataset = _dataset(data.get("dataset", {}), source)
     space = _space(data.get("space", {}), kind)
     constraints = _constraints(data.get("constraints", {}), kind)
     sampler = _sampler(dict(data.get("sampler", {})), kind)
-    train = dict(data.get("train", {}))
-    _opt(train, "epochs", "train", v.positive_int)
-    _opt(train, "num_threads", "train", v.positive_int)
-    _opt(train, "device", "train", v.string)
-    _opt(train, "augment", "train", v.string)
-    _opt(train, "prune", "train", v.boolean)
-    _opt(train, "keep_weights", "train", v.non_negative_int)
+    train = TrainSection.parse(data.get("train", {}))
     augment = dict(data.get("augment", {}))
     if kind.augment_keys is None and augment:
         key = next(iter(augment))
@@ -258,20 +265,11 @@ def parse_study(data: Mapping[str, Any], *, source: str = "<dict>") -> StudyConf
 _POSITIVE_SAMPLER = {"batch_size", "n_batches", "pool_size", "population", "hidden_size"}
 
 
-def _dataset(dataset: dict[str, Any], source: str) -> dict[str, Any]:
-    """The ``[dataset]`` table, with ``root`` resolved for an imagefolder dataset."""
-    dname = _opt(dataset, "name", "dataset", v.string) or "digits"
-    if dname not in DATASETS:
-        raise ConfigError("dataset.name", dname, f"unknown dataset; expected one of {DATASETS}")
-    dataset["name"] = dname
-    for key in ("subset", "val_size"):
-        _opt(dataset, key, "dataset", v.positive_int)
-    for key in ("download", "balanced"):
-        _opt(dataset, key, "dataset", v.boolean)
-    if "val_fraction" in dataset:
-        v.number("dataset.val_fraction", dataset["val_fraction"], low=0.0, high=1.0, low_open=True)
-    root = _opt(dataset, "root", "dataset", v.string)
-    if dname == "imagefolder":
+def _dataset(table: Mapping[str, Any], source: str) -> DatasetSection:
+    """The ``[dataset]`` section, with ``root`` resolved for an imagefolder dataset."""
+    dataset = DatasetSection.parse(table)
+    root = dataset.root
+    if dataset.name == "imagefolder":
         if root is None:
             raise ConfigError("dataset.root", None, "an imagefolder dataset needs a root directory")
         base = Path(source).parent if source not in ("<dict>", "<string>") else Path.cwd()
@@ -282,7 +280,7 @@ def _dataset(dataset: dict[str, Any], source: str) -> dict[str, Any]:
                 path = Path(root)
             else:
                 raise ConfigError("dataset.root", root, "directory does not exist")
-        dataset["root"] = str(path.resolve())
+        dataset = dataclasses.replace(dataset, root=str(path.resolve()))
     return dataset
 
 
