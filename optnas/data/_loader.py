@@ -257,10 +257,29 @@ class _Keys(Sampler[tuple[int, int]]):
 
 
 def _worker_init(worker_id: int) -> None:
-    """DataLoader worker set-up: one OpenCV thread (the worker *is* the parallelism)."""
+    """DataLoader worker set-up: OpenCV without its thread pool (the worker *is* the parallelism)."""
     import cv2
 
-    cv2.setNumThreads(1)
+    if cv2.getNumThreads() != 0:  # set by :func:`_no_cv2_pool` for forked workers already
+        cv2.setNumThreads(0)
+
+
+@contextlib.contextmanager
+def _no_cv2_pool() -> Iterator[None]:
+    """Stop OpenCV's thread pool while worker processes are forked (restored afterwards).
+
+    A child forked while the parent's OpenCV pool exists inherits the pool's locks but not its
+    threads, and its first ``cv2.setNumThreads`` or parallel OpenCV call can deadlock. With 0
+    threads the pool is shut down, the children start without one and run OpenCV serially.
+    """
+    import cv2
+
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(0)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)
 
 
 class Loader:
@@ -419,7 +438,8 @@ class Loader:
             )
         self._keys.start = (epoch, 0)
         self._next = (epoch, 0)
-        return iter(self._workers)
+        with _no_cv2_pool():  # the workers are forked here on the first call
+            return iter(self._workers)
 
     def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The shuffled, augmented mini-batches of epoch ``epoch`` (0-based)."""
