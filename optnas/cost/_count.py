@@ -144,14 +144,21 @@ class PoolMetrics(dict[str, FloatArray]):
         return value
 
 
-def _out(h: Any, k: Any, s: Any) -> Any:
-    """Output size of a conv with padding (k - 1) // 2."""
-    return (h + 2 * ((k - 1) // 2) - k) // s + 1
+def _out(h: Any, k: Any, s: Any, pad: Any = None) -> Any:
+    """Output size of a conv with padding ``pad`` (default (k - 1) // 2)."""
+    p = (k - 1) // 2 if pad is None else pad
+    return (h + 2 * p - k) // s + 1
 
 
-def _conv_bn(h: Any, cin: Any, cout: Any, k: Any, s: Any, groups: Any) -> tuple[Any, Any, Any]:
+def _round8_half_up(v: Any) -> Any:
+    """Vectorized :func:`optnas.space._arch.round8_half_up` (the ``sefb`` squeeze width)."""
+    v = np.asarray(v, dtype=_I)
+    return np.where(v % 8 == 0, np.maximum(8, v), np.maximum(8, np.floor(v / 8 + 0.5).astype(_I) * 8))
+
+
+def _conv_bn(h: Any, cin: Any, cout: Any, k: Any, s: Any, groups: Any, pad: Any = None) -> tuple[Any, Any, Any]:
     """(out size, MACs, params) of Conv2d(bias=False) + BatchNorm2d."""
-    ho = _out(h, k, s)
+    ho = _out(h, k, s, pad)
     per_out = (cin // groups) * k * k
     return ho, ho * ho * cout * per_out, cout * per_out + 2 * cout
 
@@ -161,7 +168,9 @@ def _make_divisible(v: Any, divisor: int = 8) -> Any:
     return np.where(new < 0.9 * v, new + divisor, new).astype(_I)
 
 
-def _block(h: Any, cin: Any, exp: Any, cout: Any, k: Any, s: Any, se: str | None) -> tuple[Any, Any, Any]:
+def _block(
+    h: Any, cin: Any, exp: Any, cout: Any, k: Any, s: Any, se: str | None, pad: int | None = None
+) -> tuple[Any, Any, Any]:
     """(out size, MACs, params) of one MBConv block; arrays broadcast element-wise."""
     macs = np.zeros_like(np.asarray(h, dtype=_I))
     params = np.zeros_like(macs)
@@ -169,10 +178,15 @@ def _block(h: Any, cin: Any, exp: Any, cout: Any, k: Any, s: Any, se: str | None
     _, m, p = _conv_bn(h, cin, exp, 1, 1, 1)
     macs = macs + np.where(has_expand, m, 0)
     params = params + np.where(has_expand, p, 0)
-    ho, m, p = _conv_bn(h, exp, exp, k, s, exp)
+    ho, m, p = _conv_bn(h, exp, exp, k, s, exp, pad)
     macs, params = macs + m, params + p
     if se is not None:
-        sq = _make_divisible(exp // 4, 8) if se == "se" else np.maximum(1, cin // 4)
+        if se == "se":
+            sq = _make_divisible(exp // 4, 8)
+        elif se == "sefb":
+            sq = _round8_half_up(cin // 4)
+        else:
+            sq = np.maximum(1, cin // 4)
         macs = macs + 2 * exp * sq
         params = params + 2 * exp * sq + sq + exp
     _, m, p = _conv_bn(ho, exp, cout, 1, 1, 1)
@@ -208,7 +222,7 @@ def count(
     st = arch.stem
     h, macs, params = _conv_bn(_I(res), _I(3), _I(st.out_channels), st.kernel, st.stride, 1)
     for b in arch.blocks:
-        h, m, p = _block(h, _I(b.in_channels), _I(b.expanded), _I(b.out_channels), b.kernel, b.stride, b.se)
+        h, m, p = _block(h, _I(b.in_channels), _I(b.expanded), _I(b.out_channels), b.kernel, b.stride, b.se, b.padding)
         macs, params = macs + m, params + p
     m, p = _head(h, _I(arch.last_channels), _I(arch.head.channels), arch.head.fc, num_classes)
     lat = None if latency is None else latency.predict(arch, num_classes)

@@ -43,6 +43,8 @@ optional constants are rows whose ``op`` is ``overhead``, ``entry_overhead`` or 
 - ``h``: input height = width; ``cin``/``cout``: input/output channels; ``k``, ``stride``;
 - ``exp``: expanded (depthwise) width of an ``ir`` block (0 otherwise);
 - ``se``: ``""``, ``se`` or ``seeff`` (see :mod:`optnas.space`); ``act``: an activation token;
+- ``pad``: depthwise padding of an ``ir`` block, ``-1`` (the default) for ``(k - 1) // 2``;
+  optional in both formats;
 - ``ms``: latency in milliseconds for the table's batch size.
 """
 
@@ -144,6 +146,7 @@ class BlockKey:
     act: str = "hs"
     fc: int = 0
     classes: int = 0
+    pad: int = -1
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -162,6 +165,8 @@ class BlockKey:
             raise ConfigError("latency entry act", self.act, f"expected one of {sorted(ACTIVATIONS)}")
         if self.op == "ir" and self.exp < 1:
             raise ConfigError("latency entry exp", self.exp, "an 'ir' entry needs its expanded width")
+        if isinstance(self.pad, bool) or not isinstance(self.pad, int) or self.pad < -1:
+            raise ConfigError("latency entry pad", self.pad, "must be -1 (the default (k - 1) // 2) or >= 0")
         if self.op == "head" and self.classes < 1:
             raise ConfigError("latency entry classes", self.classes, "a 'head' entry needs its number of classes")
 
@@ -170,7 +175,7 @@ class BlockKey:
 
 
 KEY_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(BlockKey))
-_INT_FIELDS = {"h", "cin", "cout", "k", "stride", "exp", "fc", "classes"}
+_INT_FIELDS = {"h", "cin", "cout", "k", "stride", "exp", "fc", "classes", "pad"}
 
 
 def _out(h: Any, k: Any, s: Any) -> Any:
@@ -184,8 +189,11 @@ def arch_keys(arch: Arch, num_classes: int) -> list[BlockKey]:
     keys = [BlockKey("stem", arch.resolution, 3, st.out_channels, st.kernel, st.stride, act=st.act)]
     h = _out(arch.resolution, st.kernel, st.stride)
     for b in arch.blocks:
-        keys.append(BlockKey("ir", h, b.in_channels, b.out_channels, b.kernel, b.stride, b.expanded, b.se or "", b.act))
-        h = _out(h, b.kernel, b.stride)
+        pad = -1 if b.padding is None else b.padding
+        keys.append(
+            BlockKey("ir", h, b.in_channels, b.out_channels, b.kernel, b.stride, b.expanded, b.se or "", b.act, pad=pad)
+        )
+        h = b.out_size(h)
     hd = arch.head
     keys.append(BlockKey("head", h, arch.last_channels, hd.channels, act=hd.act, fc=hd.fc or 0, classes=num_classes))
     return keys
@@ -336,7 +344,9 @@ def _key_module(key: BlockKey, device: str) -> nn.Module:
         if key.op == "stem":
             module = Conv2dNormActivation(3, key.cout, key.k, stride=key.stride, activation_layer=_ACT[key.act])
         elif key.op == "ir":
-            spec = BlockSpec(key.cin, key.exp, key.cout, key.k, key.stride, key.se or None, key.act)
+            spec = BlockSpec(
+                key.cin, key.exp, key.cout, key.k, key.stride, key.se or None, key.act, None if key.pad < 0 else key.pad
+            )
             module = MBConv(spec, 0.0)
         else:
             layers: list[nn.Module] = [
@@ -639,7 +649,7 @@ class LatencyTable:
         text = p.read_text(encoding="utf-8")
         if p.suffix.lower() == ".csv":
             rows = list(csv.DictReader(text.splitlines()))
-            need = {*KEY_FIELDS, "ms"}
+            need = {*KEY_FIELDS, "ms"} - {"pad"}  # pad is optional (-1: the default (k - 1) // 2)
             if not rows or not need <= set(rows[0]):
                 raise ConfigError("latency table", str(path), f"a CSV table needs the columns {[*KEY_FIELDS, 'ms']}")
             overhead = None
@@ -657,7 +667,9 @@ class LatencyTable:
                 if r["op"] == "scale":
                     scale = _float(r["ms"], where)
                     continue
-                fields_ = {f: (_int(r[f], f"{where} {f}") if f in _INT_FIELDS else r[f]) for f in KEY_FIELDS}
+                fields_ = {f: (_int(r[f], f"{where} {f}") if f in _INT_FIELDS else r[f]) for f in KEY_FIELDS if f in r}
+                if r.get("pad") in (None, ""):
+                    fields_["pad"] = -1
                 key, ms = _entry({**fields_, "ms": _float(r["ms"], where)}, where)
                 entries[key] = ms
             return cls(

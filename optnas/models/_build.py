@@ -23,6 +23,7 @@ from torchvision.ops import Conv2dNormActivation, SqueezeExcitation, StochasticD
 from optnas._errors import ConfigError
 from optnas.models._torchvision import torchvision_network
 from optnas.space import AnyArch, Arch, BlockSpec, Recipe, TorchvisionArch, make_divisible
+from optnas.space._arch import round8_half_up
 
 __all__ = ["MBConv", "Network", "build", "se_squeeze_channels"]
 
@@ -40,6 +41,8 @@ def se_squeeze_channels(spec: BlockSpec) -> int:
         return make_divisible(spec.expanded // 4, 8)
     if spec.se == "seeff":
         return max(1, spec.in_channels // 4)
+    if spec.se == "sefb":
+        return round8_half_up(spec.in_channels // 4)
     return 0
 
 
@@ -58,12 +61,19 @@ class MBConv(nn.Module):
                 spec.expanded,
                 spec.kernel,
                 stride=spec.stride,
+                padding=spec.padding,
                 groups=spec.expanded,
                 activation_layer=act,
             )
         )
         if spec.se == "se":
             layers.append(SqueezeExcitation(spec.expanded, se_squeeze_channels(spec), scale_activation=nn.Hardsigmoid))
+        elif spec.se == "sefb":  # mobile-vision's sehsig: the block's activation, hard-sigmoid gate
+            layers.append(
+                SqueezeExcitation(
+                    spec.expanded, se_squeeze_channels(spec), activation=act, scale_activation=nn.Hardsigmoid
+                )
+            )
         elif spec.se == "seeff":
             layers.append(
                 SqueezeExcitation(spec.expanded, se_squeeze_channels(spec), activation=partial(nn.SiLU, inplace=True))

@@ -15,18 +15,25 @@ An architecture is written as whitespace-separated tokens, in this order::
 
 and each ``<block>`` token (one stage) is::
 
-    ir_k<K>_(e<ratio>|x<expanded>)_c<C>[_s<S>][_n<N>][_se|_seeff]_<act>
+    ir_k<K>_(e<ratio>|x<expanded>)_c<C>[_s<S>][_p<P>][_n<N>][_se|_seeff|_sefb]_<act>
 
 ``k`` kernel size (odd), ``e`` expansion ratio of the block's *input* channels (the
 expanded width is ``make_divisible(in * e, 8)``, as in torchvision's EfficientNet), or ``x``
 an explicit expanded width (MobileNetV3 style), ``c`` output channels, ``s`` stride of the
-first repetition (default 1), ``n`` repetitions (default 1), ``se`` squeeze-excite with a
-ReLU squeeze and hard-sigmoid gate on ``make_divisible(expanded // 4, 8)`` channels
-(MobileNetV3/FBNetV3), ``seeff`` squeeze-excite with a SiLU squeeze and sigmoid gate on
-``max(1, in // 4)`` channels (EfficientNet). ``<act>`` is one of ``re`` (ReLU), ``r6`` (ReLU6),
-``hs`` (hard-swish) or ``sw`` (SiLU/swish). The head is a 1x1 convolution to ``C`` channels,
-global pooling, an optional hidden linear layer of ``F`` units (MobileNetV3's classifier), and
-the classifier. Example (torchvision's ``mobilenet_v2``)::
+first repetition (default 1), ``p`` padding of the depthwise convolution of every repetition
+(default ``(k - 1) // 2``; the released FBNetV3 models pad some stride-2 blocks by 1 or 0),
+``n`` repetitions (default 1), ``se`` squeeze-excite with a ReLU squeeze and hard-sigmoid gate
+on ``make_divisible(expanded // 4, 8)`` channels (MobileNetV3), ``seeff`` squeeze-excite with a
+SiLU squeeze and sigmoid gate on ``max(1, in // 4)`` channels (EfficientNet), ``sefb``
+squeeze-excite of the released FBNetV3 models (mobile-vision's ``sehsig`` with
+``less_se_channels``): a hard-swish squeeze and hard-sigmoid gate on ``in // 4`` channels
+rounded half up to a multiple of 8 (at least 8). ``<act>`` is one of ``re`` (ReLU), ``r6``
+(ReLU6), ``hs`` (hard-swish) or ``sw`` (SiLU/swish). The head is a 1x1 convolution (+ BN + act)
+to ``C`` channels, global pooling, an optional hidden linear layer of ``F`` units with bias and
+activation (MobileNetV3's classifier), and the classifier. FBNetV3's ``ir_pool`` head (1x1
+conv to ``e * in`` + BN + act, global pooling, 1x1 conv with bias + act) is
+``head_c<e * in>_fc<F>_<act>``: a 1x1 convolution of a pooled 1x1 map is a linear layer.
+Example (torchvision's ``mobilenet_v2``)::
 
     res224 stem_k3_s2_c32_r6 ir_k3_e1_c16_r6 ir_k3_e6_c24_s2_n2_r6 ... head_c1280_r6
 
@@ -52,12 +59,14 @@ __all__ = [
     "Stage",
     "Stem",
     "make_divisible",
+    "round8_half_up",
 ]
 
 #: Activation tokens -> human-readable names (the builder maps them to torch modules).
 ACTIVATIONS: dict[str, str] = {"re": "relu", "r6": "relu6", "hs": "hardswish", "sw": "silu"}
-#: Squeeze-excite variants: ``se`` (MobileNetV3/FBNetV3) and ``seeff`` (EfficientNet).
-SE_VARIANTS: tuple[str, ...] = ("se", "seeff")
+#: Squeeze-excite variants: ``se`` (MobileNetV3), ``seeff`` (EfficientNet) and ``sefb``
+#: (the released FBNetV3 models).
+SE_VARIANTS: tuple[str, ...] = ("se", "seeff", "sefb")
 
 
 def make_divisible(value: float, divisor: int = 8) -> int:
@@ -69,6 +78,14 @@ def make_divisible(value: float, divisor: int = 8) -> int:
     if new < 0.9 * value:
         new += divisor
     return new
+
+
+def round8_half_up(value: int) -> int:
+    """``value`` rounded half up to a multiple of 8, at least 8 (mobile-vision's
+    ``get_divisible_by``; the squeeze width of ``sefb`` is ``round8_half_up(in // 4)``)."""
+    if value % 8 == 0:
+        return max(8, value)
+    return max(8, math.floor(value / 8 + 0.5) * 8)
 
 
 def _check_act(act: str, field_name: str) -> None:
@@ -86,7 +103,8 @@ class Block:
     """One inverted-residual block configuration (the repeated unit of a stage).
 
     Exactly one of ``expansion`` (ratio of the block's input channels) and ``expanded``
-    (explicit expanded width) is set.
+    (explicit expanded width) is set. ``padding`` is the depthwise convolution's padding
+    (``None``: ``(kernel - 1) // 2``).
     """
 
     kernel: int
@@ -96,6 +114,7 @@ class Block:
     expanded: int | None = None
     se: str | None = None
     act: str = "re"
+    padding: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.kernel, bool) or not isinstance(self.kernel, int) or self.kernel < 1:
@@ -115,6 +134,10 @@ class Block:
         if self.se is not None and self.se not in SE_VARIANTS:
             raise ConfigError("se", self.se, f"unknown squeeze-excite variant; expected one of {SE_VARIANTS}")
         _check_act(self.act, "act")
+        if self.padding is not None and (
+            isinstance(self.padding, bool) or not isinstance(self.padding, int) or not 0 <= self.padding < self.kernel
+        ):
+            raise ConfigError("padding", self.padding, f"must be an integer in [0, kernel) = [0, {self.kernel})")
 
     def expanded_width(self, in_channels: int) -> int:
         """Width of the depthwise convolution for a given input width."""
@@ -182,11 +205,21 @@ class BlockSpec:
     stride: int
     se: str | None
     act: str
+    padding: int | None = None
+
+    @property
+    def pad(self) -> int:
+        """The depthwise convolution's padding (``padding``, else ``(kernel - 1) // 2``)."""
+        return (self.kernel - 1) // 2 if self.padding is None else self.padding
+
+    def out_size(self, h: int) -> int:
+        """Output height/width for an input of ``h``."""
+        return (h + 2 * self.pad - self.kernel) // self.stride + 1
 
     @property
     def residual(self) -> bool:
-        """Whether the block has an identity shortcut (stride 1 and equal widths)."""
-        return self.stride == 1 and self.in_channels == self.out_channels
+        """Whether the block has an identity shortcut (stride 1, equal widths, same size)."""
+        return self.stride == 1 and self.in_channels == self.out_channels and 2 * self.pad == self.kernel - 1
 
 
 @dataclass(frozen=True)
@@ -218,6 +251,7 @@ class Arch:
                         stride=b.stride if r == 0 else 1,
                         se=b.se,
                         act=b.act,
+                        padding=b.padding,
                     )
                 )
                 cin = b.out_channels
@@ -229,6 +263,11 @@ class Arch:
                 self.resolution,
                 f"too small for the network's total stride {total_stride}",
             )
+        h = (self.resolution + 2 * ((self.stem.kernel - 1) // 2) - self.stem.kernel) // self.stem.stride + 1
+        for spec in blocks:
+            h = spec.out_size(h)
+            if h < 1:
+                raise ConfigError("resolution", self.resolution, "too small: a block's output would be empty")
 
     @property
     def blocks(self) -> tuple[BlockSpec, ...]:
@@ -263,6 +302,8 @@ class Arch:
             parts.append(f"c{b.out_channels}")
             if b.stride != 1:
                 parts.append(f"s{b.stride}")
+            if b.padding is not None:
+                parts.append(f"p{b.padding}")
             if stage.repeats != 1:
                 parts.append(f"n{stage.repeats}")
             if b.se is not None:
@@ -377,7 +418,7 @@ def _parse_head(token: str) -> Head:
 
 
 def _parse_stage(token: str) -> Stage:
-    allowed = {"k": "k", "e": "e", "x": "x", "c": "c", "s": "s", "n": "n", "se": "se"}
+    allowed = {"k": "k", "e": "e", "x": "x", "c": "c", "s": "s", "p": "p", "n": "n", "se": "se"}
     f = _parse_fields(token, _split(token, "ir"), allowed)
     for need in ("k", "c"):
         if need not in f:
@@ -401,6 +442,7 @@ def _parse_stage(token: str) -> Stage:
             expanded=_int_field(token, f["x"], "x") if "x" in f else None,
             se=f.get("se"),
             act=f["act"],
+            padding=_int_field(token, f["p"], "p") if "p" in f else None,
         )
         return Stage(block, _int_field(token, f["n"], "n") if "n" in f else 1)
     except ConfigError as exc:

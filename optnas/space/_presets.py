@@ -165,12 +165,52 @@ REFERENCES: dict[str, str] = {
         "ir_k5_e6_c40_s2_n2_seeff_sw ir_k3_e6_c80_s2_n3_seeff_sw ir_k5_e6_c112_n3_seeff_sw "
         "ir_k5_e6_c192_s2_n4_seeff_sw ir_k3_e6_c320_seeff_sw head_c1280_sw"
     ),
-    # FBNetV3-A (Dai et al., 2021), from the released model definition (DESIGN.md).
+    # FBNetV3-A..G (Dai et al., 2021, Table 3), the released definitions of facebookresearch/mobile-vision
+    # (mobile_cv/arch/fbnet_v2/fbnet_modeldef_cls_fbnetv3.py), each at its own resolution: hard-swish
+    # everywhere, squeeze-excite "sehsig" with less_se_channels (sefb), per-block depthwise padding
+    # (p1/p0 on some stride-2 blocks), and the ir_pool head (1x1 conv to 6x the last width, pool,
+    # 1x1 conv to 1984 with bias = hidden linear layer). B is A at 248 px.
     "fbnetv3_a": (
         "res224 stem_k3_s2_c16_hs ir_k3_e1_c16_n2_hs ir_k5_e4_c24_s2_hs ir_k5_e2_c24_n3_hs "
-        "ir_k5_e5_c40_s2_se_hs ir_k5_e3_c40_n4_se_hs ir_k5_e5_c72_s2_hs ir_k3_e3_c72_n4_hs "
-        "ir_k3_e5_c120_se_hs ir_k5_e3_c120_n5_se_hs ir_k3_e6_c184_s2_se_hs "
-        "ir_k5_e4_c184_n5_se_hs ir_k5_e6_c224_se_hs head_c1984_hs"
+        "ir_k5_e5_c40_s2_sefb_hs ir_k5_e3_c40_n4_sefb_hs ir_k5_e5_c72_s2_p1_hs ir_k3_e3_c72_n4_hs "
+        "ir_k3_e5_c120_sefb_hs ir_k5_e3_c120_n5_sefb_hs ir_k3_e6_c184_s2_p0_sefb_hs "
+        "ir_k5_e4_c184_n5_sefb_hs ir_k5_e6_c224_sefb_hs head_c1344_fc1984_hs"
+    ),
+    "fbnetv3_b": (
+        "res248 stem_k3_s2_c16_hs ir_k3_e1_c16_n2_hs ir_k5_e4_c24_s2_hs ir_k5_e2_c24_n3_hs "
+        "ir_k5_e5_c40_s2_sefb_hs ir_k5_e3_c40_n4_sefb_hs ir_k5_e5_c72_s2_p1_hs ir_k3_e3_c72_n4_hs "
+        "ir_k3_e5_c120_sefb_hs ir_k5_e3_c120_n5_sefb_hs ir_k3_e6_c184_s2_p0_sefb_hs "
+        "ir_k5_e4_c184_n5_sefb_hs ir_k5_e6_c224_sefb_hs head_c1344_fc1984_hs"
+    ),
+    "fbnetv3_c": (
+        "res248 stem_k3_s2_c16_hs ir_k3_e1_c16_n2_hs ir_k5_e5_c24_s2_hs ir_k3_e3_c24_n4_hs "
+        "ir_k5_e5_c48_s2_sefb_hs ir_k5_e2_c48_n4_sefb_hs ir_k5_e4_c88_s2_p1_hs ir_k3_e3_c88_n4_hs "
+        "ir_k3_e4_c120_sefb_hs ir_k5_e3_c120_n5_sefb_hs ir_k5_e5_c216_s2_p1_sefb_hs "
+        "ir_k5_e5_c216_n5_sefb_hs ir_k5_e6_c216_sefb_hs head_c1296_fc1984_hs"
+    ),
+    "fbnetv3_d": (
+        "res248 stem_k3_s2_c24_hs ir_k3_e1_c16_n2_hs ir_k3_e5_c24_s2_hs ir_k3_e2_c24_n5_hs "
+        "ir_k5_e4_c40_s2_sefb_hs ir_k3_e3_c40_n4_sefb_hs ir_k3_e5_c72_s2_hs ir_k3_e3_c72_n4_hs "
+        "ir_k3_e5_c128_sefb_hs ir_k5_e3_c128_n6_sefb_hs ir_k3_e6_c208_s2_sefb_hs ir_k5_e5_c208_n5_sefb_hs "
+        "ir_k5_e6_c240_sefb_hs head_c1440_fc1984_hs"
+    ),
+    "fbnetv3_e": (
+        "res264 stem_k3_s2_c24_hs ir_k3_e1_c16_n3_hs ir_k5_e4_c24_s2_hs ir_k5_e2_c24_n4_hs "
+        "ir_k5_e4_c48_s2_sefb_hs ir_k5_e3_c48_n4_sefb_hs ir_k5_e5_c80_s2_p1_hs ir_k3_e3_c80_n4_hs "
+        "ir_k3_e5_c128_sefb_hs ir_k5_e3_c128_n7_sefb_hs ir_k3_e6_c216_s2_sefb_hs ir_k5_e5_c216_n5_sefb_hs "
+        "ir_k5_e6_c240_sefb_hs head_c1440_fc1984_hs"
+    ),
+    "fbnetv3_f": (
+        "res272 stem_k3_s2_c24_hs ir_k3_e1_c24_n3_hs ir_k5_e4_c32_s2_hs ir_k5_e2_c32_n4_hs "
+        "ir_k5_e4_c56_s2_sefb_hs ir_k5_e3_c56_n4_sefb_hs ir_k5_e5_c88_s2_hs ir_k3_e3_c88_n4_hs "
+        "ir_k3_e5_c144_sefb_hs ir_k5_e3_c144_n8_sefb_hs ir_k3_e6_c248_s2_p0_sefb_hs "
+        "ir_k5_e5_c248_n6_sefb_hs ir_k5_e6_c272_sefb_hs head_c1632_fc1984_hs"
+    ),
+    "fbnetv3_g": (
+        "res320 stem_k3_s2_c32_hs ir_k3_e1_c24_n3_hs ir_k5_e4_c40_s2_hs ir_k5_e2_c40_n4_hs "
+        "ir_k5_e4_c56_s2_sefb_hs ir_k5_e3_c56_n4_sefb_hs ir_k5_e5_c104_s2_hs ir_k3_e3_c104_n4_hs "
+        "ir_k3_e5_c160_sefb_hs ir_k5_e3_c160_n8_sefb_hs ir_k3_e6_c264_s2_sefb_hs ir_k5_e5_c264_n6_sefb_hs "
+        "ir_k5_e6_c288_n2_sefb_hs head_c1728_fc1984_hs"
     ),
 }
 
