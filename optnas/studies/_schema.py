@@ -30,7 +30,8 @@ A study file declares one study::
 
     [constraints]              # jointnas / autotrain only: an autoaugment or randaugment study
     max_macs = 2e6             #   trains one fixed child, and [constraints] there is an error
-    max_params = 5e4           # max_<metric>, metric in macs | params
+    max_params = 5e4           # max_<metric>, metric in macs | params | latency_ms
+    max_latency_ms = 1.0       # predicted by this machine's per-block lookup table (optnas.cost)
 
     [sampler]                  # JointNASSampler / PPOSampler / grid settings of the kind
     batch_size = 8
