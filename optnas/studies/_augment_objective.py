@@ -92,6 +92,9 @@ class AugmentObjective:
             evaluate_test=evaluate_test,
             device=self.train.get("device", "cpu"),
             num_threads=self.train.get("num_threads"),
+            num_workers=self.train.get("num_workers", 0),
+            precision=self.train.get("precision", "fp32"),
+            channels_last=self.train.get("channels_last", False),
             progress=False,
             keep_model=True,
         )

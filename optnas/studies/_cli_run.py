@@ -1,13 +1,15 @@
-"""``optnas run STUDY.toml [--storage URL] [--study-name NAME] [--n-trials N] [--timeout S]``."""
+"""``optnas run STUDY.toml [--storage URL] [--study-name NAME] [--n-trials N] [--timeout S] [--device DEV]``."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from optnas._errors import ConfigError
 from optnas.studies._runner import run_study
 from optnas.studies._schema import load_study_file
+from optnas.studies._sections import TrainSection
 
 __all__ = ["configure", "run"]
 
@@ -19,6 +21,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--study-name", default=None, help="study name (default: the file's)")
     parser.add_argument("--n-trials", type=int, default=None, help="finished trials to reach (default: the plan)")
     parser.add_argument("--timeout", type=float, default=None, help="stop this worker after S seconds")
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="torch device this worker trains on, e.g. cuda:1 (overrides [train] device)",
+    )
     parser.add_argument(
         "--heartbeat-interval",
         type=int,
@@ -38,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
     if Path(args.study_file).is_dir():
         raise ConfigError("STUDY.toml", args.study_file, "is a directory; give a study file (e.g. studies/*.toml)")
     config = load_study_file(args.study_file)
+    if args.device is not None:
+        train = TrainSection.parse({**dict(config.train), "device": args.device})
+        config = dataclasses.replace(config, train=train)
     run_study(
         config,
         storage_url=args.storage,

@@ -40,7 +40,10 @@ A study file declares one study::
     [train]
     epochs = 6                 # override the recipe's epoch budget
     num_threads = 2
-    device = "cpu"
+    device = "cpu"             # "cuda", "cuda:1", ... (optnas run --device overrides it)
+    num_workers = 4            # DataLoader processes augmenting the batches (default 0)
+    precision = "fp32"         # fp32 (default) | bf16 | fp16 (mixed precision on a GPU)
+    channels_last = false      # channels-last memory format (faster convolutions on GPUs)
     keep_weights = 3           # store the trained weights of the 3 best full-budget trials (0: none)
 
 Unknown sections or keys are errors that name them; so are values of the wrong type.

@@ -72,7 +72,10 @@ class TrainSection(_Section):
     Attributes:
         epochs: epoch budget of every trial (JointNAS: capped by an early-stopping budget).
         num_threads: torch intra-op threads per worker.
-        device: torch device (default ``"cpu"``).
+        device: torch device (default ``"cpu"``; ``optnas run --device`` overrides it).
+        num_workers: DataLoader worker processes augmenting each trial's batches (default 0).
+        precision: ``"fp32"`` (default), ``"bf16"`` or ``"fp16"`` (mixed precision).
+        channels_last: channels-last memory format for the model and batches (default off).
         augment: JointNAS/AutoTrain extra augmentation (``optnas augment show``'s POLICY).
         prune: augmentation kinds: ``False`` disables the median pruner.
         keep_weights: trained state dicts kept as artifacts (:mod:`optnas.studies._weights`).
@@ -86,6 +89,9 @@ class TrainSection(_Section):
     augment: str | None = None
     prune: bool | None = None
     keep_weights: int | None = None
+    num_workers: int | None = None
+    precision: str | None = None
+    channels_last: bool | None = None
 
     def __post_init__(self) -> None:
         _opt("train.epochs", self.epochs, v.positive_int)
@@ -94,6 +100,10 @@ class TrainSection(_Section):
         _opt("train.augment", self.augment, v.string)
         _opt("train.prune", self.prune, v.boolean)
         _opt("train.keep_weights", self.keep_weights, v.non_negative_int)
+        _opt("train.num_workers", self.num_workers, v.non_negative_int)
+        if self.precision is not None:
+            v.one_of("train.precision", self.precision, ("fp32", "bf16", "fp16"))
+        _opt("train.channels_last", self.channels_last, v.boolean)
 
 
 @dataclass(frozen=True, eq=False)
