@@ -207,6 +207,8 @@ def write_model_files(
     config = study.user_attrs.get(CONFIG_ATTR, {})
     out.mkdir(parents=True, exist_ok=True)
     weights = "weights.pt" if download_weights(study, trial, out / "weights.pt") else None
+    if weights is None:
+        (out / "weights.pt").unlink(missing_ok=True)  # an earlier export's, of another trial
     best = {
         "study": study.study_name,
         "kind": kind,
