@@ -399,6 +399,8 @@ def _train(
                 if ema is not None:
                     ema.update_parameters(model)
                 bar.update(1)
+            if device.type == "cuda":  # once per epoch: train_time counts the queued work too
+                torch.cuda.synchronize(device)
             train_time += time.perf_counter() - tic
             acc = _accuracy(evaluated, loader.eval_batches("val", _EVAL_BATCH), precision)
             curve.append(acc)
