@@ -708,6 +708,14 @@ def body(bench: Benchmark, summary: Mapping[str, Any], meta: Mapping[str, Any], 
         + f". Budgets {', '.join(map(str, budgets))}; batch size {BATCH}. {better.capitalize()} is better.",
         "",
     ]
+    if meta.get("earlier_commands"):
+        lines += [
+            f"Resumed: {meta['resumed_runs']} of the runs were made by earlier invocations with the same "
+            "benchmark settings ("
+            + "; ".join(f"`{c['command']}` at {c['date']}" for c in meta["earlier_commands"])
+            + ").",
+            "",
+        ]
     if "jointnas" in meta.get("samplers", []):
         copied = meta.get("jointnas_sequential_copied")
         lines += [
@@ -886,6 +894,12 @@ def main(argv: list[str] | None = None) -> int:
         report(bench, meta, runs, out, status=saved["meta"]["status"])
         return 0
     done = {(r["sampler"], r["seed"], r["budget"], r["mode"]) for r in runs}
+    if runs:  # resumed: the earlier invocations are kept with the runs they made
+        meta["resumed_runs"] = len(runs)
+        meta["earlier_commands"] = [
+            *saved["meta"].get("earlier_commands", []),  # type: ignore[index]
+            {"command": saved["meta"]["command"], "date": saved["meta"]["date"]},  # type: ignore[index]
+        ]
     jobs = []
     for seed in range(args.seeds):  # seeds outer: a partial run stays balanced; JointNAS, then GP, last
         for s in [x for x in samplers if x not in ("gp", "jointnas")]:
