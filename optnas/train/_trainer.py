@@ -11,7 +11,9 @@ Randomness (seed -> streams, all derived with ``numpy.random.SeedSequence``):
 
 - model initialization: :func:`optnas.models.build` with ``seed = SeedSequence([seed, 10])``;
 - shuffling and augmentation: the :class:`~optnas.data.Loader` streams ``[seed, 2, epoch]``
-  and ``[seed, 3, epoch]``;
+  (the permutation) and ``[seed, 3, epoch]`` (expanded to one state per training image, so an
+  image's augmentation depends only on the seed, the epoch and the image, not on the process
+  that augments it);
 - mixup coefficients and partners: a numpy ``Generator`` on ``[seed, 12]``;
 - dropout and drop-path draw from torch's default generator. Training therefore runs inside
   ``torch.random.fork_rng``, which saves and restores the caller's generator state, and the
