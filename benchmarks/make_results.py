@@ -277,6 +277,9 @@ def search_summary(results: Path) -> str:
         rows.append(
             f"{b}: batch 32 JointNAS {f(j32)} vs best peer {best32} {f(peers32.get(best32 or ''))}; "
             f"batch 64 JointNAS {f(med(bt, 'jointnas', '64'))} vs TPE {f(med(bt, 'tpe', '64'))}; "
+            f"batch: JointNAS's 64-trial plan reaches TPE's 64-trial median ({f(target)}) after "
+            f"{summ['batch']['reach'].get('jointnas', {}).get('trials_to_target') or 'more than 64'} trials "
+            f"(TPE {summ['batch']['reach'].get('tpe', {}).get('trials_to_target') or '-'}); "
             f"sequential 64 JointNAS {f(jg)} vs GP {f(gg)}; "
             f"overhead {f(oj, 1e3, 0)} ms vs GP {f(og, 1e3, 0)} ms per trial"
         )
