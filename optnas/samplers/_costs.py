@@ -50,6 +50,10 @@ class CostModel:
             return np.ones(len(cols), dtype=bool)
         return feasible_mask(constraints, self.exact(space, cols), len(cols))
 
+    def exact_params(self, params: Mapping[str, Any]) -> dict[str, float]:
+        """Exact costs of one parameter dict (only a user cost function takes parameters directly)."""
+        raise ConfigError("cost", type(self).__name__, "needs column rows of its space")
+
     def one(self, space: SearchSpace, row: FloatArray) -> dict[str, float]:
         return {k: float(v[0]) for k, v in self.exact(space, row[None, :]).items()}
 
@@ -68,7 +72,7 @@ class AnalyticCost(CostModel):
         if not isinstance(space, JointSpace):
             raise ConfigError("space", type(space).__name__, "the analytic cost model needs a JointSpace")
         c = count_columns(space, cols, self.num_classes)
-        return {"macs": c.macs.astype(float), "params": c.params.astype(float)}
+        return c.metrics()  # macs, params; latency_ms (lookup table) only when a constraint reads it
 
 
 class FunctionCost(CostModel):
@@ -103,6 +107,9 @@ class FunctionCost(CostModel):
                 hit[m] = v
             self._cache[key] = hit
         return hit
+
+    def exact_params(self, params: Mapping[str, Any]) -> dict[str, float]:
+        return dict(self._call(params))
 
     def exact(self, space: SearchSpace, cols: FloatArray) -> dict[str, FloatArray]:
         rows = [self._call(space.to_params(r)) for r in cols]

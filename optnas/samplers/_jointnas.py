@@ -84,6 +84,8 @@ ADOPTED_ATTR = "jointnas:adopted_by"
 _ADOPTED = "jointnas:adopted"
 _RELEASED = "jointnas:released_from"
 ES_ATTR = "early_stopping_epochs"
+#: The system-attribute prefix of Optuna's ``trial.set_constraint`` values.
+_CONSTRAINT_PREFIX = "constraints:"
 SPACE_ATTR = "optnas:space"
 CLASSES_ATTR = "optnas:num_classes"
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -357,16 +359,19 @@ class JointNASSampler(BaseSampler):
         )}
 
     def _record_constraints(self, study: optuna.Study, trial: FrozenTrial, costs: Mapping[str, float]) -> None:
-        """The user-attr mirror of the constraints (optuna-dashboard 0.21 reads only these).
+        """Record the constraints of a user-space trial: Optuna's constraint values and the user-attr mirror.
 
-        The objective calls ``trial.set_constraint`` itself (``optnas.constraints.record``);
-        the sampler knows the exact costs before training and mirrors them here for any space.
+        The sampler knows the exact costs before training, so it writes what
+        ``trial.set_constraint(name, value)`` writes (the study's ``constraints:<name>`` system
+        attributes, which TPE, GP and NSGA-II read) and mirrors them into user attributes
+        (optuna-dashboard 0.21 reads only those). An objective need not call ``set_constraint``.
         """
         feasible = True
         for c in self.constraints:
             if c.metric not in costs:
                 continue
             v = c.value(costs)
+            set_trial_attr(study, trial, f"{_CONSTRAINT_PREFIX}{c.name}", v)
             set_trial_attr(study, trial, f"constraint:{c.name}", v, user=True)
             set_trial_attr(study, trial, f"limit:{c.name}", c.limit, user=True)
             feasible &= v <= 0.0
@@ -383,6 +388,15 @@ class JointNASSampler(BaseSampler):
         self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
     ) -> None:
         self._independent.after_trial(study, trial, state, values)
+        if self.space is None and self._cost is not None and self.constraints:
+            # A trial the plan did not cover (the first trial of an inferred space, an enqueued
+            # one): its constraints are recorded from its parameters, so that every trial has them.
+            if not any(k.startswith(_CONSTRAINT_PREFIX) for k in trial.system_attrs) and trial.params:
+                try:
+                    costs = self._cost.exact_params(trial.params)
+                except ConfigError:
+                    return
+                self._record_constraints(study, trial, costs)
 
     # --- seed and storage --------------------------------------------------------------------------
     def _seed(self, study: optuna.Study) -> int:

@@ -125,8 +125,19 @@ def test_constraints_on_a_user_cost_are_never_violated(cost_filter: str) -> None
         assert cost(t.params)["params"] <= limit
         assert t.user_attrs["feasible"] is True
         assert t.user_attrs["constraint:max_params"] == pytest.approx(cost(t.params)["params"] / limit - 1)
+        assert t.constraints == {"max_params": pytest.approx(cost(t.params)["params"] / limit - 1)}
     if cost_filter == "predicted":
         assert sampler.last_plan is not None and sampler.last_plan.n_checked >= 4
+
+
+def test_the_unplanned_first_trial_of_an_inferred_space_records_its_constraints() -> None:
+    sampler = make(cost=cost, constraints=[Constraint("params", 800.0)])
+    study = run(sampler, 6)
+    first = study.trials[0]
+    assert "stage" not in first.user_attrs  # sampled before any space was known
+    assert first.constraints == {"max_params": pytest.approx(cost(first.params)["params"] / 800.0 - 1)}
+    for t in study.trials[1:]:
+        assert cost(t.params)["params"] <= 800.0
 
 
 def test_unsatisfiable_constraint_names_the_smallest_value_seen() -> None:

@@ -68,7 +68,7 @@ RUN_CASES = [
         "unknown-constraint-metric",
         _replace("max_macs = 1.0e6", "max_flops = 1.0e6"),
         [],
-        "constraint metric='flops': unknown metric",
+        "constraints.max_flops=1000000.0: unknown metric",
     ),
     ("zero-epochs", _replace("epochs = 1", "epochs = 0"), [], "train.epochs=0: must be a positive integer"),
     ("negative-n-trials", BASE, ["--n-trials", "-3"], "--n-trials=-3: must be a positive integer"),

@@ -1,0 +1,143 @@
+"""Ablation of JointNAS's acquisition and predictor settings on the search-quality benchmarks (issue 13).
+
+Each variant is a set of ``JointNASSampler`` keyword arguments on top of the suite's JointNAS
+(``benchmarks.search_quality``: batches of 8, a space-filling first batch, predictor batches, a
+stage-2 batch of 8). Every variant runs the same seeds and budgets in batch mode (the 8 trials of
+a batch are asked and suggested before any is told), and the table gives the median and IQR of
+the best feasible value next to the suite's recorded TPE median at the same budget.
+
+Variants:
+
+- ``paper``: the literal FBNetV3 rule (pretrained encoder, predicted mean over a QMC pool).
+- ``paper-nopretrain``: the same without proxy pretraining (random encoder trained with the head).
+- ``ensemble``: bootstrap ensemble of 5 heads, Thompson slots, incumbent mutations in the pool.
+- ``ensemble-nopretrain``: the same without pretraining.
+- ``local``: the paper's mean, with incumbent mutations in the pool (``acquisition="ensemble"``
+  with a single head: local search around the best trials, scored by the predictor).
+
+Usage::
+
+    python -m benchmarks.jointnas_ablation nb201 [--seeds 5] [--budgets 32,64] [--variants paper,ensemble]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+import numpy as np
+
+from benchmarks import _harness
+from benchmarks import search_quality as sq
+from optnas.predictor import PredictorConfig
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "paper": {"acquisition": "paper"},
+    "paper-nopretrain": {"acquisition": "paper", "predictor_config": PredictorConfig(pretrain=False)},
+    "ensemble": {"acquisition": "ensemble"},
+    "ensemble-nopretrain": {
+        "acquisition": "ensemble",
+        "predictor_config": PredictorConfig(ensemble=5, bootstrap=True, pretrain=False),
+    },
+    "local": {"acquisition": "ensemble", "predictor_config": PredictorConfig(ensemble=1)},
+}
+
+
+def _bench(name: str) -> sq.Benchmark:
+    if name == "nb201":
+        return sq.nb201()
+    if name == "fcnet":
+        return sq.fcnet()
+    return sq.surrogate_benchmark(name)
+
+
+def run_variant(bench: sq.Benchmark, variant: str, seed: int, budget: int) -> dict[str, Any]:
+    extra = VARIANTS[variant]
+    original = sq.make_sampler
+
+    def patched(name: str, seed_: int, b: sq.Benchmark, budget_: int) -> Any:
+        sampler = original(name, seed_, b, budget_)
+        if name != "jointnas":
+            return sampler
+        from optnas.samplers import JointNASSampler
+
+        kwargs = b.jointnas_kwargs or {"search_space": dict(b.search_space), "cost": b.cost}
+        return JointNASSampler(
+            batch_size=sq.BATCH,
+            n_batches=budget_ // sq.BATCH - 1,
+            seed=seed_,
+            constraints=list(b.constraints),
+            early_stopping_tau=None,
+            **kwargs,
+            **extra,
+        )
+
+    sq.make_sampler = patched
+    try:
+        out = sq.one_run(bench, "jointnas", seed, budget, "batch")
+    finally:
+        sq.make_sampler = original
+    out["variant"] = variant
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("benchmark", choices=["nb201", "fcnet", "cifar", "digits"])
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--budgets", default="32,64")
+    ap.add_argument("--variants", default=",".join(VARIANTS))
+    args = ap.parse_args(argv)
+    bench = _bench(args.benchmark)
+    budgets = [int(b) for b in args.budgets.split(",")]
+    variants = args.variants.split(",")
+    runs = []
+    start = time.time()
+    for seed in range(args.seeds):
+        for budget in budgets:
+            for v in variants:
+                runs.append(run_variant(bench, v, seed, budget))
+                print(v, seed, budget, runs[-1]["curve"][-1], f"{time.time() - start:.0f}s", flush=True)
+    peers: dict[str, Any] = {}
+    recorded = _harness.RESULTS / f"search_quality_{args.benchmark}.json"
+    if recorded.exists():
+        table = json.loads(recorded.read_text())["result"]["summary"]["batch"]["table"]
+        peers = {s: {str(b): table.get(s, {}).get(str(b), {}).get("median") for b in budgets} for s in table}
+    rows = []
+    summary: dict[str, Any] = {}
+    for v in variants:
+        summary[v] = {}
+        cells = [v]
+        for b in budgets:
+            mine = [r for r in runs if r["variant"] == v and r["budget"] == b]
+            vals = [sq.at(r["curve"], b, bench.infeasible_value) for r in mine]
+            q1, med, q3 = np.percentile(vals, [25, 50, 75])
+            summary[v][str(b)] = {"median": float(med), "q1": float(q1), "q3": float(q3), "n": len(vals)}
+            cells.append(f"{med:.4g} [{q1:.4g}, {q3:.4g}]")
+        rows.append(cells)
+    for s in ("tpe", "gp", "random"):
+        if s in peers:
+            cells = [f"{peers[s][str(b)]:.4g}" if peers[s][str(b)] else "-" for b in budgets]
+            rows.append([f"{s} (suite, batch mode)", *cells])
+    body = [
+        f"{bench.name}, batch mode (8 asked before any is told), {args.seeds} seeds; median [q1, q3] of the best "
+        f"feasible value ({bench.value_label}, {bench.direction}).",
+        "",
+        *_harness.md_table(["variant", *[f"{b} trials" for b in budgets]], rows),
+    ]
+    best = max(variants, key=lambda v: bench.sign * summary[v][str(budgets[-1])]["median"])
+    _harness.write_report(
+        f"jointnas_ablation_{args.benchmark}",
+        meta=_harness.metadata(_harness.command_line("benchmarks.jointnas_ablation", argv)),
+        result={"summary": summary, "peers": peers, "runs": runs},
+        body=body,
+        title=f"JointNAS ablation on {bench.name}",
+        headline=f"best variant at {budgets[-1]} trials: {best} ({summary[best][str(budgets[-1])]['median']:.4g})",
+    )
+    print("\n".join(body))
+
+
+if __name__ == "__main__":
+    main()
