@@ -161,6 +161,7 @@ STUDY_FILE_CASES = [
     run_file("train-epochs-zero", sub("epochs = 1", "epochs = 0"), "train.epochs=0"),
     run_file("train-epochs-string", sub("epochs = 1", 'epochs = "1"'), "train.epochs='1'"),
     run_file("train-device-tpu", sub("epochs = 1", 'epochs = 1\ndevice = "tpu"'), "train.device='tpu'"),
+    run_file("train-device-cuda9", sub("epochs = 1", 'epochs = 1\ndevice = "cuda:9"'), "train.device='cuda:9'"),
     run_file("train-device-garbage", sub("epochs = 1", 'epochs = 1\ndevice = "cpux"'), "train.device='cpux'"),
     run_file("train-augment-unknown", sub("epochs = 1", 'epochs = 1\naugment = "nope"'), "train.augment='nope'"),
     run_file("train-threads-zero", sub("epochs = 1", "epochs = 1\nnum_threads = 0"), "train.num_threads=0"),
