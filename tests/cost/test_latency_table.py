@@ -220,3 +220,26 @@ def test_target_validation() -> None:
         BlockKey("ir", 8, 8, 8, 3, 1, 8, "", "gelu")
     with pytest.raises(ConfigError, match="exp"):
         BlockKey("ir", 8, 8, 8, 3, 1, 0)
+
+
+def test_study_files_accept_max_latency_ms() -> None:
+    from optnas.studies._schema import parse_study
+
+    config = parse_study(
+        {
+            "study": {"kind": "jointnas", "name": "lat"},
+            "dataset": {"name": "digits"},
+            "space": {"preset": "digits"},
+            "constraints": {"max_latency_ms": 1.5, "max_macs": 2e6},
+        }
+    )
+    assert max_latency_ms(1.5) in config.constraints
+    with pytest.raises(ConfigError, match="max_latency_ms"):
+        parse_study(
+            {
+                "study": {"kind": "jointnas", "name": "lat"},
+                "dataset": {"name": "digits"},
+                "space": {"preset": "digits"},
+                "constraints": {"max_latency_ms": -1},
+            }
+        )
