@@ -65,9 +65,14 @@ def command_line(module: str, argv: Sequence[str] | None = None) -> str:
 
 
 def git_state(paths: Sequence[str] = ("optnas",)) -> tuple[str | None, list[str]]:
-    """``HEAD``'s commit and the uncommitted files under ``paths`` (the code a result measured)."""
+    """``HEAD``'s commit and the uncommitted files under ``paths`` (the code a result measured).
+
+    In a clean export of one commit (``git archive``: no ``.git``), ``OPTNAS_BENCH_COMMIT`` names it.
+    """
     import subprocess
 
+    if os.environ.get("OPTNAS_BENCH_COMMIT") and not (REPO / ".git").exists():
+        return os.environ["OPTNAS_BENCH_COMMIT"], []
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
         st = subprocess.run(
