@@ -22,6 +22,8 @@ import optuna
 from optuna.trial import TrialState
 
 from optnas._errors import ConfigError, OptnasError
+from optnas._keys import ARTIFACT_ATTR as ARTIFACT_DIR_ATTR
+from optnas._keys import CLASSES_ATTR, LATENCY_ATTR, PREDICTOR_ATTR, SPACE_ATTR
 from optnas.constraints import Constraint, check_satisfiable, feasible_mask
 from optnas.cost import LatencyTable, count_columns
 from optnas.evolution._config import GAConfig
@@ -42,11 +44,6 @@ __all__ = [
     "save_predictor",
 ]
 
-PREDICTOR_ATTR = "optnas:predictor"
-LATENCY_ATTR = "optnas:latency_table"
-SPACE_ATTR = "optnas:space"
-ARTIFACT_DIR_ATTR = "optnas:artifacts"
-CLASSES_ATTR = "optnas:num_classes"
 
 
 @dataclass(frozen=True)

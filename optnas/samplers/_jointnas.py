@@ -48,6 +48,20 @@ from optuna.samplers import BaseSampler, RandomSampler
 from optuna.trial import FrozenTrial, TrialState
 
 from optnas._errors import ConfigError
+from optnas._keys import (
+    ADOPTED_ATTR,
+    CLASSES_ATTR,
+    CONSTRAINT_PREFIX,
+    ES_ATTR,
+    JOINTNAS_ADOPTED,
+    JOINTNAS_CLAIM,
+    JOINTNAS_PLAN,
+    JOINTNAS_POSITION,
+    JOINTNAS_RELEASED,
+    JOINTNAS_SEED,
+    JOINTNAS_WORKER,
+    SPACE_ATTR,
+)
 from optnas.constraints import Constraint, check_satisfiable
 from optnas.samplers._costs import AnalyticCost, CostFn, CostModel, FunctionCost
 from optnas.samplers._early_stop import early_stopping_epochs
@@ -73,21 +87,15 @@ __all__ = ["ADOPTED_ATTR", "JointNASSampler", "epoch_budget"]
 
 FloatArray = npt.NDArray[np.float64]
 
-_POS = "jointnas:position"
-_WORKER = "jointnas:worker"
-_PLAN = "jointnas:plan:"
-_SEED = "jointnas:seed"
-_CLAIM = "jointnas:planning:"
+_POS = JOINTNAS_POSITION
+_WORKER = JOINTNAS_WORKER
+_PLAN = JOINTNAS_PLAN
+_SEED = JOINTNAS_SEED
+_CLAIM = JOINTNAS_CLAIM
 _CLAIM_TIMEOUT = 120.0
-#: On a waiting (retry) trial that a blocked worker took over: the number of the adopting trial.
-ADOPTED_ATTR = "jointnas:adopted_by"
-_ADOPTED = "jointnas:adopted"
-_RELEASED = "jointnas:released_from"
-ES_ATTR = "early_stopping_epochs"
-#: The system-attribute prefix of Optuna's ``trial.set_constraint`` values.
-_CONSTRAINT_PREFIX = "constraints:"
-SPACE_ATTR = "optnas:space"
-CLASSES_ATTR = "optnas:num_classes"
+_ADOPTED = JOINTNAS_ADOPTED
+_RELEASED = JOINTNAS_RELEASED
+_CONSTRAINT_PREFIX = CONSTRAINT_PREFIX
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 #: Seconds a barrier waits for the retry of a trial that has just failed (see _wait_for_barrier).
 _RETRY_SETTLE = 2.0
@@ -388,15 +396,15 @@ class JointNASSampler(BaseSampler):
         self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
     ) -> None:
         self._independent.after_trial(study, trial, state, values)
-        if self.space is None and self._cost is not None and self.constraints:
-            # A trial the plan did not cover (the first trial of an inferred space, an enqueued
-            # one): its constraints are recorded from its parameters, so that every trial has them.
-            if not any(k.startswith(_CONSTRAINT_PREFIX) for k in trial.system_attrs) and trial.params:
-                try:
-                    costs = self._cost.exact_params(trial.params)
-                except ConfigError:
-                    return
-                self._record_constraints(study, trial, costs)
+        # A trial the plan did not cover (the first trial of an inferred space, an enqueued one):
+        # its constraints are recorded from its parameters, so that every trial has them.
+        recorded = any(k.startswith(_CONSTRAINT_PREFIX) for k in trial.system_attrs)
+        if self.space is None and self._cost is not None and self.constraints and trial.params and not recorded:
+            try:
+                costs = self._cost.exact_params(trial.params)
+            except ConfigError:
+                return
+            self._record_constraints(study, trial, costs)
 
     # --- seed and storage --------------------------------------------------------------------------
     def _seed(self, study: optuna.Study) -> int:

@@ -218,6 +218,7 @@ class Planner:
         self.last_predictor: Predictor | None = None
         self._spacing: dict[int, float] = {}
         self._proxy_cache: dict[int, Predictor] = {}
+        self._proxy: tuple[Callable[[FloatArray], FloatArray] | None, str | None, int | None] | None = None
 
     def _exact_filter(self) -> bool:
         mode = self.config.cost_filter
@@ -234,7 +235,8 @@ class Planner:
         if t == 0 or len(y) < 2:
             # Stage 1, first batch: space-filling over the feasible QMC pool.
             pool = self._feasible_pool(rng, self.config.pool_size, seed)
-            return self._finish(t, "stage1", pool, _space_filling(self.space.encode(pool), len(pool)), None, size, 0)
+            order = _space_filling(self.space.encode(pool), 4 * size)
+            return self._finish(t, "stage1", pool, order, None, size, 0)
         predictor = self.fit(cols, y, seed)
         if stage == "stage2":
             pool = self._stage2_pool(predictor, cols, y, rng, size, seed)
@@ -261,10 +263,11 @@ class Planner:
         x = self.space.encode(pool)
         delta = self.config.diversity * self._typical_spacing(seed)
         mean = members.mean(axis=1)
+        limit = 4 * max(self.config.batch_size, self.config.final_batch_size)
         if self.config.acquisition == "paper" or stage == "stage2" or members.shape[1] == 1:
-            return _diverse_order([mean], x, self.space.encode(seen), delta)
+            return _diverse_order([mean], x, self.space.encode(seen), delta, limit)
         scores = [mean] + [members[:, e] for e in range(members.shape[1])]
-        return _diverse_order(scores, x, self.space.encode(seen), delta)
+        return _diverse_order(scores, x, self.space.encode(seen), delta, limit)
 
     def _finish(
         self,
@@ -388,6 +391,13 @@ class Planner:
 
     # --- predictors ---------------------------------------------------------------------------------
     def _proxy_fn(self) -> tuple[Callable[[FloatArray], FloatArray] | None, str | None, int | None]:
+        """The free statistics of a user space (log exact costs), one closure per planner, so
+        that the predictor's in-process pretraining cache hits on every later batch."""
+        if self._proxy is None:
+            self._proxy = self._make_proxy_fn()
+        return self._proxy
+
+    def _make_proxy_fn(self) -> tuple[Callable[[FloatArray], FloatArray] | None, str | None, int | None]:
         from optnas.space import JointSpace
 
         if isinstance(self.space, JointSpace):
@@ -451,7 +461,7 @@ def _drop_seen(pool: FloatArray, seen: FloatArray) -> FloatArray:
 
 
 def _space_filling(x: FloatArray, size: int) -> list[int]:
-    """Greedy farthest-point (maximin) order of ``size`` rows, starting from the first row."""
+    """Greedy farthest-point (maximin) order of ``size`` rows from the first row, then the rest."""
     n = len(x)
     if n == 0:
         return []
@@ -463,33 +473,42 @@ def _space_filling(x: FloatArray, size: int) -> list[int]:
             break
         chosen.append(i)
         dist = np.minimum(dist, np.linalg.norm(x - x[i], axis=1))
-    return chosen
+    picked = set(chosen)
+    return chosen + [i for i in range(n) if i not in picked]  # spares, in pool order
 
 
-def _diverse_order(scores: Sequence[FloatArray], x: FloatArray, seen: FloatArray, delta: float) -> list[int]:
+def _diverse_order(
+    scores: Sequence[FloatArray], x: FloatArray, seen: FloatArray, delta: float, limit: int
+) -> list[int]:
     """Round-robin over ``scores``: each turn takes its best row not yet taken and at least
-    ``delta`` away from the taken and ``seen`` rows; then every remaining row by the first score."""
+    ``delta`` away from the taken and ``seen`` rows, until ``limit`` rows are taken; then every
+    remaining row by the first score (spares for candidates the exact cost check rejects)."""
     n = len(x)
     orders = [np.argsort(-s, kind="stable") for s in scores]
     ptr = [0] * len(orders)
     taken: list[int] = []
     used = np.zeros(n, dtype=bool)
-    ref = [r for r in seen] if len(seen) else []
+    # distance of every row to its nearest taken-or-seen row, updated as rows are taken
+    near = np.full(n, np.inf)
+    if delta > 0 and len(seen):
+        for r in seen:
+            near = np.minimum(near, np.linalg.norm(x - r, axis=1))
     active = True
-    while active and len(taken) < n:
+    while active and len(taken) < min(n, limit):
         active = False
         for k, order in enumerate(orders):
             while ptr[k] < n:
                 i = int(order[ptr[k]])
                 ptr[k] += 1
-                if used[i]:
-                    continue
-                if delta > 0 and ref and np.min(np.linalg.norm(np.asarray(ref) - x[i], axis=1)) < delta:
+                if used[i] or (delta > 0 and near[i] < delta):
                     continue
                 used[i] = True
                 taken.append(i)
-                ref.append(x[i])
+                if delta > 0:
+                    near = np.minimum(near, np.linalg.norm(x - x[i], axis=1))
                 active = True
+                break
+            if len(taken) >= limit:
                 break
     # relax: the best remaining rows by the first score
     taken.extend(int(i) for i in orders[0] if not used[int(i)])

@@ -31,6 +31,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from optnas._errors import ConfigError
+from optnas._keys import ROLLOUT_KEY
 from optnas.controller import (
     Decision,
     DecisionSchema,
@@ -48,7 +49,6 @@ __all__ = ["ROLLOUT_KEY", "PPOSampler", "PPOState"]
 #: Trial system attribute holding a rollout: ``{"schema": <schema fingerprint>, "version":
 #: <update count of the sampling policy>, "actions": [<index per decision>], "log_probs":
 #: [<log-probability per decision>]}`` -- about 1 kB for AutoAugment's 30 decisions, one write.
-ROLLOUT_KEY = "ppo:rollout"
 
 # SeedSequence spawn keys that separate the independent random streams derived from a seed.
 _INIT_STREAM = 0
