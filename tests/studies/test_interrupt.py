@@ -121,6 +121,27 @@ from optnas.cli import main
 sys.exit(main(sys.argv[3:]))
 """
 
+# The same, but the signal arrives while the JointNAS sampler plans batch 1 (inside ``study.ask``, before
+# the trial has any parameter): argv: marker file, then the optnas arguments.
+STOPPING_IN_PLAN = r"""
+import os, sys, time
+from optnas.samplers import _jointnas
+
+marker = sys.argv[1]
+real = _jointnas.JointNASSampler._make_plan
+
+def _make_plan(self, study, t):
+    if t == 1:
+        with open(marker, "w") as f:
+            f.write(str(os.getpid()))
+        time.sleep(600)
+    return real(self, study, t)
+
+_jointnas.JointNASSampler._make_plan = _make_plan
+from optnas.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
 # argv: trainings (0-based; the trial numbers here) that raise, then the optnas arguments.
 RAISING = r"""
 import itertools, sys
@@ -185,11 +206,11 @@ def references(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[tuple
     return out
 
 
-def _interrupt(tmp: Path, study: Path, stop_at: int) -> subprocess.CompletedProcess[str]:
-    """Run the study, press Ctrl-C while trial ``stop_at`` trains, and return the finished process."""
-    (tmp / "stopping.py").write_text(STOPPING)
+def _interrupt(tmp: Path, study: Path, stop_at: int, in_plan: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the study, press Ctrl-C while trial ``stop_at`` trains (or is planned), return the finished process."""
+    (tmp / "stopping.py").write_text(STOPPING_IN_PLAN if in_plan else STOPPING)
     marker = tmp / "training"
-    args = [sys.executable, str(tmp / "stopping.py"), str(marker), str(stop_at)]
+    args = [sys.executable, str(tmp / "stopping.py"), str(marker)] + ([] if in_plan else [str(stop_at)])
     args += ["run", str(study), "--storage", "sqlite:///s.db"]
     proc = subprocess.Popen(args, cwd=tmp, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
@@ -205,13 +226,15 @@ def _interrupt(tmp: Path, study: Path, stop_at: int) -> subprocess.CompletedProc
 
 
 @pytest.mark.parametrize(
-    ("name", "text", "stop_at"), [("r", RANDAUGMENT, 2), ("j", JOINTNAS, 4)], ids=["randaugment", "jointnas"]
+    ("name", "text", "stop_at", "in_plan"),
+    [("r", RANDAUGMENT, 2, False), ("j", JOINTNAS, 4, False), ("j", JOINTNAS, 3, True)],
+    ids=["randaugment", "jointnas", "jointnas-while-planning"],
 )
 def test_ctrl_c_requeues_the_trial_and_the_rerun_equals_an_uninterrupted_run(
-    name: str, text: str, stop_at: int, tmp_path: Path, references: dict[str, dict[Any, float]]
+    name: str, text: str, stop_at: int, in_plan: bool, tmp_path: Path, references: dict[str, dict[Any, float]]
 ) -> None:
     study = _study(tmp_path, text)
-    proc = _interrupt(tmp_path, study, stop_at)
+    proc = _interrupt(tmp_path, study, stop_at, in_plan)
     assert proc.returncode == 130, proc.stderr
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.startswith(f"optnas: interrupted: trial {stop_at} was stopped and is queued again as trial"), (
@@ -222,6 +245,7 @@ def test_ctrl_c_requeues_the_trial_and_the_rerun_equals_an_uninterrupted_run(
     assert stopped.state == TrialState.FAIL
     (retry,) = [t for t in trials if t.state == TrialState.WAITING]
     assert retry.params == stopped.params and retry.system_attrs["failed_trial"] == stop_at
+    assert bool(stopped.params) != in_plan  # stopped in training (its candidate chosen) or while planning
 
     again = _run([OPTNAS, "run", str(study), "--storage", "sqlite:///s.db"], tmp_path)
     assert again.returncode == 0, again.stderr
@@ -229,7 +253,7 @@ def test_ctrl_c_requeues_the_trial_and_the_rerun_equals_an_uninterrupted_run(
     done = _results(trials)
     assert done == references[name]  # same candidates, same accuracies: nothing lost, nothing extra
     redone = trials[retry.number]
-    assert redone.state == TrialState.COMPLETE and redone.params == stopped.params
+    assert redone.state == TrialState.COMPLETE and (in_plan or redone.params == stopped.params)
     # The interrupted trial is the only failure, and it did not count: the study has its full plan.
     assert [t.number for t in trials if t.state == TrialState.FAIL] == [stop_at]
     if name == "j":
