@@ -186,7 +186,7 @@ def make_sampler(config: StudyConfig, num_classes: int, artifact_store: Any = No
 
 
 #: JointNASSampler arguments a study file does not set in ``[sampler]`` (they come from elsewhere).
-_NOT_SAMPLER_KEYS = {"self", "space", "search_space", "cost", "num_classes", "constraints", "seed"} | {
+_NOT_SAMPLER_KEYS = {"self", "space", "search_space", "arch_params", "cost", "num_classes", "constraints", "seed"} | {
     "artifact_store",
     "independent_sampler",
 }
