@@ -623,7 +623,10 @@ def plot(bench: Benchmark, summary: Mapping[str, Any], runs: Sequence[dict[str, 
             q1, med, q3 = np.percentile(mat, [25, 50, 75], axis=0)
             x = list(range(1, top + 1))
             start = min(8, top) - 1
-            lo, hi = min(lo, float(np.min(q1[start:])), float(np.min(q3[start:]))), max(hi, float(np.max(q3)))
+            if bench.direction == "maximize":  # zoom past the first 8 trials' poor values
+                lo, hi = min(lo, float(np.min(q1[start:]))), max(hi, float(np.max(q3)))
+            else:
+                lo, hi = min(lo, float(np.min(q1))), max(hi, float(np.max(q3[start:])))
             fig.add_trace(
                 go.Scatter(
                     x=x + x[::-1],
@@ -648,11 +651,10 @@ def plot(bench: Benchmark, summary: Mapping[str, Any], runs: Sequence[dict[str, 
         if target is not None:
             fig.add_hline(y=target, line={"dash": "dot", "color": "black"}, row=1, col=col)
     if bench.optimum is not None:
-        hi = max(hi, bench.optimum)
+        lo, hi = (lo, max(hi, bench.optimum)) if bench.direction == "maximize" else (min(lo, bench.optimum), hi)
     pad = 0.05 * (hi - lo + 1e-9)
     fig.update_yaxes(range=[lo - pad, hi + pad], title_text=f"best feasible {bench.value_label}", row=1, col=1)
-    if bench.direction == "minimize":
-        fig.update_yaxes(autorange="reversed")
+    if bench.direction == "minimize":  # better is up in both directions
         fig.update_yaxes(range=[hi + pad, lo - pad])
     fig.update_xaxes(title_text="trials")
     fig.update_layout(
