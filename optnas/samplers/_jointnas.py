@@ -366,20 +366,25 @@ class JointNASSampler(BaseSampler):
             search_space[k].to_internal_repr(v)
         )}
 
-    def _record_constraints(self, study: optuna.Study, trial: FrozenTrial, costs: Mapping[str, float]) -> None:
-        """Record the constraints of a user-space trial: Optuna's constraint values and the user-attr mirror.
+    def _record_constraints(
+        self, study: optuna.Study, trial: FrozenTrial, costs: Mapping[str, float], *, optuna_values: bool = False
+    ) -> None:
+        """Record the constraints of a user-space trial: the user-attr mirror, and Optuna's values.
 
-        The sampler knows the exact costs before training, so it writes what
-        ``trial.set_constraint(name, value)`` writes (the study's ``constraints:<name>`` system
-        attributes, which TPE, GP and NSGA-II read) and mirrors them into user attributes
-        (optuna-dashboard 0.21 reads only those). An objective need not call ``set_constraint``.
+        The sampler knows the exact costs before training. At proposal it mirrors them into user
+        attributes (optuna-dashboard 0.21 reads only those); with ``optuna_values`` (when the
+        trial ends without its objective having called ``trial.set_constraint``) it also writes
+        what ``set_constraint`` writes, the ``constraints:<name>`` system attributes that TPE, GP
+        and NSGA-II read. An objective need not call ``set_constraint``; if it does, its values
+        stand.
         """
         feasible = True
         for c in self.constraints:
             if c.metric not in costs:
                 continue
             v = c.value(costs)
-            set_trial_attr(study, trial, f"{_CONSTRAINT_PREFIX}{c.name}", v)
+            if optuna_values:
+                set_trial_attr(study, trial, f"{_CONSTRAINT_PREFIX}{c.name}", v)
             set_trial_attr(study, trial, f"constraint:{c.name}", v, user=True)
             set_trial_attr(study, trial, f"limit:{c.name}", c.limit, user=True)
             feasible &= v <= 0.0
@@ -396,15 +401,16 @@ class JointNASSampler(BaseSampler):
         self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
     ) -> None:
         self._independent.after_trial(study, trial, state, values)
-        # A trial the plan did not cover (the first trial of an inferred space, an enqueued one):
-        # its constraints are recorded from its parameters, so that every trial has them.
+        # Optuna's constraint values of a user-space trial, unless its objective set them itself
+        # (``trial.set_constraint``), for planned trials and for those the plan did not cover (the
+        # first trial of an inferred space, an enqueued one) alike, so that every trial has them.
         recorded = any(k.startswith(_CONSTRAINT_PREFIX) for k in trial.system_attrs)
         if self.space is None and self._cost is not None and self.constraints and trial.params and not recorded:
             try:
                 costs = self._cost.exact_params(trial.params)
             except ConfigError:
                 return
-            self._record_constraints(study, trial, costs)
+            self._record_constraints(study, trial, costs, optuna_values=True)
 
     # --- seed and storage --------------------------------------------------------------------------
     def _seed(self, study: optuna.Study) -> int:

@@ -235,6 +235,8 @@ class Planner:
         if t == 0 or len(y) < 2:
             # Stage 1, first batch: space-filling over the feasible QMC pool.
             pool = self._feasible_pool(rng, self.config.pool_size, seed)
+            if len(pool) < size:  # fewer distinct feasible points than slots: repeat some
+                pool = np.concatenate([pool, pool[np.arange(size - len(pool)) % len(pool)]])
             order = _space_filling(self.space.encode(pool), 4 * size)
             return self._finish(t, "stage1", pool, order, None, size, 0)
         predictor = self.fit(cols, y, seed)
@@ -245,8 +247,15 @@ class Planner:
             if self.config.acquisition == "ensemble":
                 pool = np.concatenate([pool, self._local_pool(cols, y, rng, seed)])
         pool = _drop_seen(pool, cols)
-        if len(pool) == 0:
-            pool = self._feasible_pool(rng, self.config.pool_size, seed)
+        if len(pool) < size:
+            # The GA (or a nearly exhausted space) left fewer unseen candidates than slots: top up
+            # from a fresh feasible pool, and if the feasible space is exhausted, re-propose feasible
+            # evaluated candidates rather than leave a slot to an unconstrained sampler.
+            fresh = self._feasible_pool(rng, self.config.pool_size, seed)
+            extra = _drop_seen(fresh, np.concatenate([cols, pool]))
+            pool = np.concatenate([pool, extra])
+            if len(pool) < size:
+                pool = np.concatenate([pool, fresh[: size - len(pool)]])
         members = predictor.predict_members(pool)
         order = self._acquire(members, pool, cols, seed, stage)
         return self._finish(t, stage, pool, order, members.mean(axis=1), size, len(y))

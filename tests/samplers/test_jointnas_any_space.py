@@ -201,3 +201,29 @@ def test_nan_objective_warns_and_plans_no_predictor_batch_from_nothing() -> None
     with pytest.warns(UserWarning, match="only 0 completed trial"):
         study.optimize(lambda t: float("nan") if t.suggest_float("x", 0, 1) >= 0 else 0.0, n_trials=4)
     assert all(t.user_attrs.get("predicted_accuracy") is None for t in study.trials)
+
+
+def test_a_nearly_exhausted_feasible_space_never_falls_back_to_an_infeasible_slot() -> None:
+    """Regression: a stage-2 plan shorter than its batch left the last slots to the independent
+    (unconstrained) sampler, which proposed infeasible candidates (NAS-Bench-201, seed 12)."""
+    space = {"a": CategoricalDistribution([0, 1, 2]), "b": CategoricalDistribution([0, 1, 2])}
+
+    def small_cost(p: dict[str, Any]) -> dict[str, float]:
+        return {"params": float(p["a"] + p["b"])}
+
+    sampler = JointNASSampler(
+        search_space=space,
+        cost=small_cost,
+        constraints=[Constraint("params", 2.0)],  # 6 of the 9 points
+        batch_size=2,
+        n_batches=2,
+        final_batch_size=4,
+        pool_size=16,
+        seed=0,
+        predictor_config=FAST,
+    )
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(lambda t: float(t.suggest_categorical("a", [0, 1, 2]) - t.suggest_categorical("b", [0, 1, 2])), 8)
+    assert [t.user_attrs["stage"] for t in study.trials] == ["stage1"] * 4 + ["stage2"] * 4
+    for t in study.trials:
+        assert small_cost(t.params)["params"] <= 2.0
