@@ -169,7 +169,18 @@ def _encoder_state(p: Predictor) -> dict[str, torch.Tensor]:
     return {k: v.clone() for k, v in p._net.state_dict().items() if k.startswith(("encoder.", "proxy."))}
 
 
-@pytest.mark.parametrize("pretrain", [True, False])
+def test_a_random_encoder_is_never_frozen() -> None:
+    """Without step 1 there is no embedding worth freezing: the encoder trains from the first step."""
+    cols = SPACE.sample(24, 5)
+    cfg = PredictorConfig(hidden=32, embedding=16, head_hidden=16, pretrain=False, fit_steps=40, frozen_fraction=1.0)
+    p = Predictor(SPACE, num_classes=10, seed=1, config=cfg)
+    before = _encoder_state(p)
+    p.fit(cols, cost_target(cols))
+    after = _encoder_state(p)
+    assert not all(torch.equal(before[k], after[k]) for k in before if k.startswith("encoder."))
+
+
+@pytest.mark.parametrize("pretrain", [True])
 def test_step_2_freezes_the_encoder_then_fine_tunes_it(pretrain: bool) -> None:
     """Sec. 3.2, step 2: the accuracy head trains on the frozen embedding, then everything is fine-tuned."""
     cols = SPACE.sample(24, 5)
