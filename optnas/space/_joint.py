@@ -21,16 +21,16 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import qmc
 
 from optnas._errors import ConfigError
 from optnas.space._arch import ACTIVATIONS, SE_VARIANTS, Arch, Block, Head, Stage, Stem
+from optnas.space._columns import ColumnsMixin
 from optnas.space._dims import Choice, Dim, FloatRange, IntRange
 from optnas.space._recipe import OPTIMIZERS, Recipe
 from optnas.space._torchvision import PREFIX, AnyArch, TorchvisionArch
@@ -173,7 +173,7 @@ def _spec_from_json(name: str, data: Any) -> IntRange | FloatRange | Choice:
 
 
 @dataclass(frozen=True)
-class JointSpace:
+class JointSpace(ColumnsMixin):
     """Joint architecture + recipe search space (FBNetV3, Sec. 3).
 
     Args:
@@ -427,44 +427,6 @@ class JointSpace:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     # --- points -----------------------------------------------------------------------------------
-    def sample(self, n: int, seed: int | np.random.Generator | None) -> FloatArray:
-        """A scrambled Sobol (QMC) pool of ``n`` points as column values, ``(n, len(dims))``.
-
-        Deterministic for an integer seed. The first ``n`` points of a ``2**m`` Sobol
-        sequence (``m = ceil(log2 n)``) are taken, which keeps the low-discrepancy property.
-        """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError("pool_size", n, "must be a positive integer")
-        d = len(self._free)
-        if d == 0:
-            return np.zeros((n, 0))
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        sobol = qmc.Sobol(d, scramble=True, seed=rng)
-        u = sobol.random_base2(max(0, math.ceil(math.log2(n))))[:n]
-        return self._from_unit(u)
-
-    def sample_uniform(self, n: int, rng: np.random.Generator) -> FloatArray:
-        """``n`` i.i.d. uniform points as column values (used by the genetic algorithm)."""
-        return self._from_unit(rng.random((n, len(self._free))))
-
-    def _from_unit(self, u: FloatArray) -> FloatArray:
-        cols = [d.from_unit(u[:, j]) for j, d in enumerate(self._free)]
-        return np.stack(cols, axis=1) if cols else np.zeros((u.shape[0], 0))
-
-    def to_params(self, row: Sequence[float] | FloatArray) -> dict[str, Any]:
-        """Optuna parameters of one pool row (searched dimensions only)."""
-        return {d.name: d.from_column(float(v)) for d, v in zip(self._free, row, strict=True)}
-
-    def to_columns(self, params: Sequence[Mapping[str, Any]]) -> FloatArray:
-        """Column array of a sequence of parameter dicts (searched dimensions)."""
-        out = np.zeros((len(params), len(self._free)))
-        for i, p in enumerate(params):
-            for j, d in enumerate(self._free):
-                if d.name not in p:
-                    raise ConfigError(d.name, None, "missing parameter")
-                out[i, j] = d.to_column(p[d.name])
-        return out
-
     def full_columns(self, cols: FloatArray) -> dict[str, FloatArray]:
         """Every dimension's column (fixed ones broadcast), keyed by name."""
         n = cols.shape[0]
@@ -538,33 +500,3 @@ class JointSpace:
             else:
                 params[d.name] = trial.suggest_float(d.name, s.low, s.high, log=s.log)
         return self.decode_params(params)
-
-    # --- encoding for the predictor ----------------------------------------------------------------
-    @property
-    def encoding_width(self) -> int:
-        """Length of :meth:`encode` rows."""
-        return sum(d.width for d in self._free)
-
-    @property
-    def arch_width(self) -> int:
-        """Number of leading encoding columns that describe the architecture."""
-        return sum(d.width for d in self._free if d.part == "arch")
-
-    def encode(self, cols: FloatArray) -> FloatArray:
-        """Fixed-length numeric encoding: numeric dims min-max scaled, categoricals one-hot.
-
-        Architecture columns come first (``[:, :arch_width]``), recipe columns after: the
-        predictor's encoder reads the former, its accuracy head also the latter (FBNetV3 Fig. 4).
-        """
-        n = cols.shape[0]
-        blocks = [d.encode(cols[:, j]) for j, d in enumerate(self._free)]
-        return np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 0))
-
-    def decode(self, x: FloatArray) -> FloatArray:
-        """Inverse of :meth:`encode`: column values snapped to legal values."""
-        out = np.zeros((x.shape[0], len(self._free)))
-        pos = 0
-        for j, d in enumerate(self._free):
-            out[:, j] = d.decode(x[:, pos : pos + d.width])
-            pos += d.width
-        return out

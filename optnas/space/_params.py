@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -32,9 +31,9 @@ from optuna.distributions import (
     distribution_to_json,
     json_to_distribution,
 )
-from scipy.stats import qmc
 
 from optnas._errors import ConfigError
+from optnas.space._columns import ColumnsMixin
 from optnas.space._dims import Choice, Dim, FloatRange, IntRange
 
 __all__ = ["ParamSpace"]
@@ -53,7 +52,7 @@ def _dim(name: str, dist: BaseDistribution, part: str) -> Dim:
     raise ConfigError(name, type(dist).__name__, "unsupported Optuna distribution")
 
 
-class ParamSpace:
+class ParamSpace(ColumnsMixin):
     """A search space made of Optuna distributions.
 
     Args:
@@ -106,47 +105,7 @@ class ParamSpace:
         """Every distribution, single-valued ones included."""
         return dict(self._dists)
 
-    @property
-    def encoding_width(self) -> int:
-        return sum(d.width for d in self._free)
-
-    @property
-    def arch_width(self) -> int:
-        return sum(d.width for d in self._free if d.part == "arch")
-
     # --- points -----------------------------------------------------------------------------------
-    def sample(self, n: int, seed: int | np.random.Generator | None) -> FloatArray:
-        """A scrambled Sobol pool (``scipy.stats.qmc``) of ``n`` column rows."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError("pool_size", n, "must be a positive integer")
-        d = len(self._free)
-        if d == 0:
-            return np.zeros((n, 0))
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        u = qmc.Sobol(d, scramble=True, seed=rng).random_base2(max(0, math.ceil(math.log2(n))))[:n]
-        return self._from_unit(u)
-
-    def sample_uniform(self, n: int, rng: np.random.Generator) -> FloatArray:
-        return self._from_unit(rng.random((n, len(self._free))))
-
-    def _from_unit(self, u: FloatArray) -> FloatArray:
-        cols = [d.from_unit(u[:, j]) for j, d in enumerate(self._free)]
-        return np.stack(cols, axis=1) if cols else np.zeros((u.shape[0], 0))
-
-    def to_params(self, row: Sequence[float] | FloatArray) -> dict[str, Any]:
-        """Optuna parameters of one column row (searched dimensions only)."""
-        return {d.name: d.from_column(float(v)) for d, v in zip(self._free, row, strict=True)}
-
-    def to_columns(self, params: Sequence[Mapping[str, Any]]) -> FloatArray:
-        """Column rows of parameter dicts; raises :class:`ConfigError` for a missing or foreign value."""
-        out = np.zeros((len(params), len(self._free)))
-        for i, p in enumerate(params):
-            for j, d in enumerate(self._free):
-                if d.name not in p:
-                    raise ConfigError(d.name, None, "missing parameter")
-                out[i, j] = d.to_column(p[d.name])
-        return out
-
     def contains(self, params: Mapping[str, Any]) -> bool:
         """Whether ``params`` holds a legal value of every searched dimension."""
         try:
@@ -154,21 +113,6 @@ class ParamSpace:
         except (ConfigError, TypeError, ValueError):
             return False
         return True
-
-    # --- encoding -------------------------------------------------------------------------------
-    def encode(self, cols: FloatArray) -> FloatArray:
-        """Unit-cube encoding: numeric min-max (log where log), categoricals one-hot."""
-        blocks = [d.encode(cols[:, j]) for j, d in enumerate(self._free)]
-        return np.concatenate(blocks, axis=1) if blocks else np.zeros((cols.shape[0], 0))
-
-    def decode(self, x: FloatArray) -> FloatArray:
-        """Inverse of :meth:`encode`, snapped to legal values."""
-        out = np.zeros((x.shape[0], len(self._free)))
-        pos = 0
-        for j, d in enumerate(self._free):
-            out[:, j] = d.decode(x[:, pos : pos + d.width])
-            pos += d.width
-        return out
 
     # --- serialization ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
