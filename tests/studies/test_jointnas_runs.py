@@ -206,6 +206,9 @@ def _check_killed_trial_retried(trials: list[FrozenTrial], pid: int) -> FrozenTr
     again = [t for t in trials if t.state == TrialState.COMPLETE and _position(t) == _position(k)]
     assert len(again) == 1 and again[0].number > k.number
     assert again[0].params == k.params
+    # one failure per dead trial: no phantom FAIL (a stale position re-proposed before its retry)
+    fails = [t for t in trials if t.state == TrialState.FAIL and "jointnas:adopted_by" not in t.system_attrs]
+    assert [t.number for t in fails] == [k.number], _describe(trials)
     return k
 
 
