@@ -47,8 +47,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _field(text: str) -> str:
-    """``--n-trials`` from argparse's ``-n/--n-trials``."""
-    return text.split("/")[-1].strip()
+    """``--n-trials`` from argparse's ``-n/--n-trials``; the first long name of an aliased option."""
+    parts = [p.strip() for p in text.split("/")]
+    longs = [p for p in parts if p.startswith("--")]
+    return longs[0] if longs else parts[-1]
 
 
 def _usage_error(prog: str, message: str) -> ConfigError:

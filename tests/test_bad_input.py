@@ -289,7 +289,7 @@ CLI_CASES = [
     Case(
         "evolve-budget-abc",
         ("evolve", "--storage", "sqlite:///study.db", "--study-name", "s", "--max-mmacs", "lots"),
-        "='lots': must be a number",
+        "--max-mmacs='lots': must be a number",  # the option's name, not its old alias
     ),
     Case(
         "evolve-top-k-abc",
@@ -336,7 +336,7 @@ CLI_CASES = [
     Case(
         "augment-show-policy-list",
         ("augment", "show", "list.json", "--image", "img.png", "--out", "g.png"),
-        "list.json",
+        "expected a JSON object {\"format\": ..., \"subpolicies\"",
     ),
     Case(
         "augment-show-out-proc",
@@ -422,6 +422,7 @@ PYTHON_CASES = [
     py("py-parse-kind", lambda t: _parse(sub('kind = "jointnas"', 'kind = "x"')), "study.kind='x'"),
     py("py-parse-sampler-key", lambda t: _parse(BASE + "\n[sampler.ga]\nfoo = 1\n"), "sampler.ga.foo=1"),
     py("py-load-study-file-missing", lambda t: _load_study_file("none.toml"), "'none.toml'"),
+    py("py-load-study-file-directory", lambda t: _load_study_file(str(t)), "is a directory, not a study file"),
     py("py-sampler-num-classes", lambda t: _sampler(num_classes=0), "num_classes=0"),
     py("py-sampler-batch-size", lambda t: _sampler(batch_size=0), "batch_size=0"),
     py("py-sampler-seed", lambda t: _sampler(seed=-3), "seed=-3"),

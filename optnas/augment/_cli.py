@@ -83,7 +83,8 @@ def parse_randaugment(data: Any, *, source: str = "policy") -> tuple[int, int, i
     from optnas._validate import non_negative_int, one_of
 
     if not isinstance(data, dict):
-        raise ConfigError(source, "...", "expected a JSON object")
+        shape = '{"format": ..., "n": ..., "m": ...}'
+        raise ConfigError(source, "...", f"expected a JSON object {shape}, got a {type(data).__name__}")
     for key in data:
         if key not in _RANDAUGMENT_KEYS:
             raise ConfigError(f"{source}.{key}", data[key], f"unknown key; expected one of {list(_RANDAUGMENT_KEYS)}")

@@ -182,7 +182,12 @@ class Policy:
     def from_dict(cls, data: Any, *, source: str = "policy") -> Policy:
         """Parse the policy JSON schema; errors name ``source`` and the offending key."""
         if not isinstance(data, dict):
-            raise ConfigError(source, _short(data), "expected a JSON object")
+            raise ConfigError(
+                source,
+                _short(data),
+                f'expected a JSON object {{"format": ..., "subpolicies": [[[op, p, m], [op, p, m]], ...]}}, '
+                f"got a {type(data).__name__}",
+            )
         unknown = set(data) - {"format", "version", "subpolicies", "source"}
         if unknown:
             raise ConfigError(f"{source}.{sorted(unknown)[0]}", "...", "unknown key")

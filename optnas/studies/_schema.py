@@ -316,6 +316,8 @@ def _sampler(sampler: dict[str, Any], kind: StudyKind) -> dict[str, Any]:
 def load_study_file(path: str | Path) -> StudyConfig:
     """Read and validate a study file."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError("study file", str(path), "is a directory, not a study file")
     if not p.is_file():
         raise ConfigError("study file", str(path), "does not exist")
     try:
