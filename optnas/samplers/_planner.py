@@ -220,6 +220,12 @@ class Planner:
         self._proxy_cache: dict[int, Predictor] = {}
         self._proxy: tuple[Callable[[FloatArray], FloatArray] | None, str | None, int | None] | None = None
 
+    def _cost(self) -> CostModel:
+        """The cost model; only called where constraints exist, which the constructor ties to one."""
+        if self.cost is None:
+            raise ConfigError("cost", None, "constraints need a cost function (cost=...)")
+        return self.cost
+
     def _exact_filter(self) -> bool:
         mode = self.config.cost_filter
         if mode != "auto":
@@ -296,8 +302,7 @@ class Planner:
                 break
             if not self.exact_filter:
                 checked += 1
-                assert self.cost is not None
-                if not self.cost.feasible(self.space, pool[i : i + 1], self.constraints)[0]:
+                if not self._cost().feasible(self.space, pool[i : i + 1], self.constraints)[0]:
                     rejected += 1
                     continue
             chosen.append(int(i))
@@ -320,12 +325,10 @@ class Planner:
         if not self.constraints or len(cols) == 0:
             return np.ones(len(cols), dtype=bool)
         if self.exact_filter:
-            assert self.cost is not None
-            return self.cost.feasible(self.space, cols, self.constraints)
+            return self._cost().feasible(self.space, cols, self.constraints)
         proxy = self._proxy_predictor(seed)
         logs = proxy.predict_proxy(cols)
-        assert self.cost is not None
-        metrics = {m: np.exp(logs[:, j]) for j, m in enumerate(self.cost.metrics)}
+        metrics = {m: np.exp(logs[:, j]) for j, m in enumerate(self._cost().metrics)}
         return feasible_mask(self.constraints, metrics, len(cols))
 
     def _feasible_pool(self, rng: np.random.Generator, n: int, seed: int) -> FloatArray:
@@ -348,9 +351,8 @@ class Planner:
 
     def _unsatisfiable(self, cols: FloatArray) -> ConfigError:
         """The error for constraints no sampled point meets, with the smallest value seen."""
-        assert self.cost is not None
         sample = cols[:256]
-        costs = self.cost.exact(self.space, sample)
+        costs = self._cost().exact(self.space, sample)
         for c in self.constraints:
             seen = float(np.min(costs[c.metric]))
             if seen > c.limit:
