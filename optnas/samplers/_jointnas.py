@@ -361,10 +361,11 @@ class JointNASSampler(BaseSampler):
             set_trial_attr(study, trial, key, value, user=True)
         if self.space is None:
             self._record_constraints(study, trial, cand.get("costs", {}))
+        # only values the trial's own distributions admit (a conditional or changed space may differ)
         values = cand["values"]
-        return {k: v for k, v in values.items() if k in search_space and search_space[k]._contains(
-            search_space[k].to_internal_repr(v)
-        )}
+        return {
+            k: v for k, v in values.items() if k in search_space and ParamSpace({k: search_space[k]}).contains({k: v})
+        }
 
     def _record_constraints(
         self, study: optuna.Study, trial: FrozenTrial, costs: Mapping[str, float], *, optuna_values: bool = False
