@@ -45,24 +45,7 @@ def test_load_local_module_reexports_the_sampler() -> None:
 
 @pytest.mark.slow
 def test_example_runs() -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(
-        [sys.executable, str(PACKAGE / "example.py")],
-        cwd=str(ROOT.parent),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stderr
-    means = dict(re.findall(r"(space-filling batch 1|stage-2 batch): mean value ([\d.]+)", result.stdout))
-    # The predictor-guided final batch beats the space-filling one (both fully trained).
-    assert float(means["stage-2 batch"]) > float(means["space-filling batch 1"])
-    assert all(int(m) <= 500000 for m in re.findall(r"largest MACs (\d+)", result.stdout))
-
-
-@pytest.mark.slow
-def test_user_space_example_keeps_the_budget() -> None:
+    """Both demos of example.py: optnas' JointSpace and a user's own torchvision-built space."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
         [sys.executable, str(PACKAGE / "example.py")],
@@ -73,6 +56,11 @@ def test_user_space_example_keeps_the_budget() -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
+    means = dict(re.findall(r"(space-filling batch 1|stage-2 batch): mean value ([\d.]+)", result.stdout))
+    # The predictor-guided final batch beats the space-filling one (both fully trained).
+    assert float(means["stage-2 batch"]) > float(means["space-filling batch 1"])
+    assert all(int(m) <= 500000 for m in re.findall(r"largest MACs (\d+)", result.stdout))
+    # The user's space: no proposal over its count_model parameter budget.
     found = re.search(r"largest candidate proposed: (\d+) params \(budget (\d+)\)", result.stdout)
     assert found is not None, result.stdout
     assert int(found.group(1)) <= int(found.group(2))

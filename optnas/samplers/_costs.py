@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -33,13 +34,14 @@ CostFn = Callable[[Mapping[str, Any]], Mapping[str, float]]
 _EXACT_POOL_SECONDS = 2.0
 
 
-class CostModel:
+class CostModel(ABC):
     """Exact costs of column rows, plus whether whole pools can afford them."""
 
     metrics: tuple[str, ...] = ()
 
+    @abstractmethod
     def exact(self, space: SearchSpace, cols: FloatArray) -> dict[str, FloatArray]:
-        raise NotImplementedError
+        """Every metric of every row, exactly."""
 
     def cheap(self, space: SearchSpace) -> bool:
         """Whether a whole pool can be costed exactly."""
