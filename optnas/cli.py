@@ -29,7 +29,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("optnas.studies._cli_run", "create or resume a study from a study file"),
     "export": ("optnas.studies._cli_export", "export the best result of a study"),
     "report": ("optnas.studies._cli_report", "plotly report of a study"),
-    "evolve": ("optnas.evolution._cli", "reuse a study's predictor for new constraints"),
+    "evolve": ("optnas.studies._cli_evolve", "reuse a study's predictor for new constraints"),
     "augment": ("optnas.augment._cli", "augmentation policy tools (show)"),
 }
 

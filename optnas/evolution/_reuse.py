@@ -1,365 +1,48 @@
-"""Predictor reuse for new constraints (FBNetV3, Dai et al., 2021, Sec. 3.3 and Sec. 5.1).
+"""Temporary compatibility shim: the study-level reuse code moved out of :mod:`optnas.evolution`.
 
-Earlier NAS methods are "one-time use": a new resource budget means a new search. FBNetV3's
-predictor is not tied to a budget, so a study's fitted predictor plus the adaptive genetic
-algorithm answer a new constraint without training anything. The predictor is stored with the
-study as an Optuna artifact; :func:`evolve` loads it (or, if the study has none, refits it
-deterministically from the stored trials) and runs the GA under the new constraints.
+* :func:`save_predictor` (and the latency-table artifacts) now live in :mod:`optnas.predictor`
+  (``from optnas.predictor import save_predictor``);
+* :func:`evolve`, :func:`load_predictor` and :class:`Candidate` live in :mod:`optnas.studies`.
+
+``optnas/samplers/_jointnas.py`` and a few sampler tests still import these names from here;
+once they import from the new homes, delete this module. Nothing is imported from the study
+layer until one of its names is asked for, so importing :mod:`optnas.evolution` never runs up a
+layer.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+import importlib
+from typing import Any
 
-import numpy as np
-import optuna
-from optuna.trial import TrialState
-
-from optnas._errors import ConfigError, OptnasError
-from optnas._keys import ARTIFACT_ATTR as ARTIFACT_DIR_ATTR
-from optnas._keys import CLASSES_ATTR, LATENCY_ATTR, PREDICTOR_ATTR, SPACE_ATTR
-from optnas.constraints import Constraint, check_satisfiable, feasible_mask
-from optnas.cost import LatencyTable, count_columns
-from optnas.evolution._config import GAConfig
-from optnas.evolution._ga import adaptive_ga
-from optnas.space import AnyArch, JointSpace, Recipe, parse_arch
-
-if TYPE_CHECKING:
-    from optnas.predictor import Predictor
+from optnas.predictor._artifact import (
+    LATENCY_ATTR,
+    PREDICTOR_ATTR,
+    load_latency_table,
+    save_latency_table,
+    save_predictor,
+)
 
 __all__ = [
     "LATENCY_ATTR",
     "PREDICTOR_ATTR",
-    "Candidate",
-    "evolve",
     "load_latency_table",
-    "load_predictor",
     "save_latency_table",
     "save_predictor",
 ]
 
+#: Names that moved to the study layer: name -> (module, attribute).
+_MOVED = {
+    "Candidate": ("optnas.studies._evolve", "Candidate"),
+    "evolve": ("optnas.studies._evolve", "evolve"),
+    "load_predictor": ("optnas.studies._evolve", "load_predictor"),
+    "_evaluated": ("optnas.studies._evolve", "evaluated_columns"),
+    "_joint_space": ("optnas.studies._evolve", "joint_space"),
+}
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One result of :func:`evolve`."""
-
-    arch: AnyArch
-    recipe: Recipe
-    predicted_accuracy: float
-    macs: int
-    params: int
-    trial_params: dict[str, Any]
-    latency_ms: float | None = None
-
-    def metric(self, name: str) -> float:
-        """The candidate's ``macs``, ``params`` or ``latency_ms``."""
-        value = self.latency_ms if name == "latency_ms" else getattr(self, name, None)
-        if value is None:
-            raise ConfigError("metric", name, "not known for this candidate")
-        return float(value)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {
-            "arch": str(self.arch),
-            "recipe": self.recipe.to_dict(),
-            "predicted_accuracy": self.predicted_accuracy,
-            "macs": self.macs,
-            "params": self.params,
-            **({"latency_ms": self.latency_ms} if self.latency_ms is not None else {}),
-            "params_dict": self.trial_params,
-        }
-
-
-def save_predictor(
-    study: optuna.Study, predictor: Predictor, artifact_store: Any, *, constraints: Sequence[Constraint] = ()
-) -> str:
-    """Upload ``predictor`` as an artifact of ``study``; record its id and metadata.
-
-    The study user attribute ``optnas:predictor`` holds the artifact id and what is needed to
-    rebuild the predictor (space fingerprint, encoder layout, seed, number of training trials),
-    so it shows in optuna-dashboard. With a ``max_latency_ms`` constraint the latency table the
-    search used (:func:`optnas.cost.default_latency_table`) is stored beside it
-    (:func:`save_latency_table`).
-    """
-    from optuna.artifacts import upload_artifact
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "predictor.pt")
-        Path(path).write_bytes(predictor.to_bytes())
-        artifact_id = upload_artifact(
-            artifact_store=artifact_store, file_path=path, study_or_trial=study, mimetype="application/octet-stream"
-        )
-    meta = predictor.metadata()
-    study.set_user_attr(
-        PREDICTOR_ATTR,
-        {
-            "artifact_id": artifact_id,
-            "space_fingerprint": meta["space_fingerprint"],
-            "num_classes": meta["num_classes"],
-            "seed": meta["seed"],
-            "n_train": meta["n_train"],
-            "encoder": {k: meta["config"][k] for k in ("hidden", "embedding", "head_hidden")},
-            "constraints": [c.to_dict() for c in constraints],
-        },
-    )
-    if any(c.metric == "latency_ms" for c in constraints):
-        # The table the search filtered with goes with the predictor, so evolve scores the same way.
-        from optnas.cost import default_latency_table
-
-        save_latency_table(study, default_latency_table(), artifact_store)
-    return artifact_id
-
-
-def _artifact_store(study: optuna.Study, artifact_dir: str | os.PathLike[str] | None) -> Any:
-    from optuna.artifacts import FileSystemArtifactStore
-
-    directory = artifact_dir if artifact_dir is not None else study.user_attrs.get(ARTIFACT_DIR_ATTR)
-    if directory is None:
-        return None
-    if not Path(directory).is_dir():
-        raise ConfigError("artifact directory", str(directory), "does not exist")
-    return FileSystemArtifactStore(str(directory))
-
-
-def save_latency_table(study: optuna.Study, table: LatencyTable, artifact_store: Any) -> str:
-    """Upload ``table`` (JSON) as an artifact of ``study``; record its id and device.
-
-    The study user attribute ``optnas:latency_table`` holds the artifact id, the device
-    fingerprint and the number of entries, so a later ``optnas evolve`` scores latency with the
-    very table the search used, on any machine.
-    """
-    from optuna.artifacts import upload_artifact
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = table.save(os.path.join(tmp, "latency_table.json"))
-        artifact_id = upload_artifact(
-            artifact_store=artifact_store, file_path=str(path), study_or_trial=study, mimetype="application/json"
-        )
-    study.set_user_attr(
-        LATENCY_ATTR,
-        {"artifact_id": artifact_id, "fingerprint": table.fingerprint, "device": table.device, "entries": len(table)},
-    )
-    return artifact_id
-
-
-def load_latency_table(
-    study: optuna.Study, *, artifact_dir: str | os.PathLike[str] | None = None
-) -> LatencyTable | None:
-    """The latency table stored with ``study`` (:func:`save_latency_table`), or ``None``.
-
-    The stored table keeps its device description; when it is this machine's measured target
-    (same fingerprint) missing entries are measured, otherwise it is a fixed user table.
-    """
-    from optuna.artifacts import download_artifact
-
-    meta = study.user_attrs.get(LATENCY_ATTR)
-    store = _artifact_store(study, artifact_dir) if meta else None
-    if not meta or store is None:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "latency_table.json")
-        try:
-            download_artifact(artifact_store=store, file_path=path, artifact_id=meta["artifact_id"])
-        except Exception as exc:  # the store's own error types vary
-            raise OptnasError(f"cannot read the study's latency table {meta['artifact_id']}: {exc}") from None
-        stored = LatencyTable.load(path)
-        target = json.loads(Path(path).read_text(encoding="utf-8")).get("target")
-    if isinstance(target, dict):
-        from optnas.cost import LatencyTarget, device_fingerprint
-
-        t = LatencyTarget(**target)
-        if device_fingerprint(t) == stored.device:
-            stored.target = t
-    return stored
-
-
-def load_predictor(
-    study: optuna.Study, *, artifact_dir: str | os.PathLike[str] | None = None, num_classes: int | None = None
-) -> Predictor:
-    """The study's predictor: the stored artifact, else a deterministic refit on its trials.
-
-    Args:
-        study: a JointNAS or AutoTrain study made by optnas.
-        artifact_dir: where its artifacts live (default: the directory recorded in the study).
-        num_classes: classifier width, needed only when the study has no stored predictor and
-            no recorded dataset width.
-    """
-    from optuna.artifacts import download_artifact
-
-    from optnas.predictor import Predictor
-
-    meta = study.user_attrs.get(PREDICTOR_ATTR)
-    store = _artifact_store(study, artifact_dir) if meta else None
-    if meta and store is not None:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "predictor.pt")
-            try:
-                download_artifact(artifact_store=store, file_path=path, artifact_id=meta["artifact_id"])
-            except Exception as exc:  # the store's own error types vary
-                raise OptnasError(f"cannot read the study's predictor artifact {meta['artifact_id']}: {exc}") from None
-            return Predictor.from_bytes(Path(path).read_bytes())
-    space_dict = study.user_attrs.get(SPACE_ATTR)
-    if space_dict is None:
-        raise ConfigError("study", study.study_name, "is not an optnas JointNAS/AutoTrain study (no stored space)")
-    space = JointSpace.from_dict(space_dict)
-    classes = (
-        num_classes
-        or (meta or {}).get("num_classes")
-        or study.user_attrs.get(CLASSES_ATTR)  # recorded by JointNASSampler
-        or _dataset_classes(study)
-    )
-    from optnas.samplers._storage import study_attrs
-
-    seed = int(study_attrs(study).get("jointnas:seed", (meta or {}).get("seed", 0)))
-    cols, y = _evaluated(study, space)
-    if len(y) < 2:
-        raise ConfigError("study", study.study_name, f"has {len(y)} completed trials; the predictor needs at least 2")
-    _say_refit(study, meta, len(y))
-    return Predictor(space, num_classes=classes, seed=seed).fit(cols, y)
-
-
-def _say_refit(study: optuna.Study, meta: Any, n: int) -> None:
-    """One line (logger ``optnas``, stderr by default) saying the predictor is refitted, not loaded."""
-    import logging
-
-    why = (
-        f"stored its predictor as artifact {meta.get('artifact_id')!r}, but the artifact directory is unknown "
-        "(pass --artifacts DIR / artifact_dir=)"
-        if isinstance(meta, dict)
-        else "has no stored predictor artifact (no artifact store when it ran)"
-    )
-    logging.getLogger("optnas").warning(
-        "optnas: study %r %s: refitting the predictor on its %d completed trials (deterministic; "
-        "no candidate is trained)",
-        study.study_name,
-        why,
-        n,
-    )
-
-
-def _dataset_classes(study: optuna.Study) -> int:
-    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        params = t.user_attrs.get("params")
-        arch = t.user_attrs.get("arch")
-        if params is not None and arch is not None:
-            from optnas.cost import infer_num_classes
-
-            return infer_num_classes(parse_arch(arch), int(params))
-    raise ConfigError("num_classes", None, "unknown for this study; pass num_classes")
-
-
-def _evaluated(study: optuna.Study, space: JointSpace) -> tuple[np.ndarray, np.ndarray]:
-    """The sampler's own training data (:func:`optnas.samplers._history.training_data`).
-
-    Higher is better in both directions (a minimized objective is negated), at the sampler's
-    fidelity: the accuracy after the early-stopping budget when there is one.
-    """
-    from optnas.samplers._history import training_data
-
-    es = study.user_attrs.get("early_stopping_epochs")
-    budget = int(es) if es is not None else None
-    cols, y, _ = training_data(study.get_trials(deepcopy=False), space, study.direction, budget=budget)
-    return cols, y
-
-
-def evolve(
-    study: optuna.Study,
-    constraints: Sequence[Constraint] = (),
-    top_k: int = 5,
-    *,
-    seed: int = 0,
-    ga_config: GAConfig | None = None,
-    artifact_dir: str | os.PathLike[str] | None = None,
-    num_classes: int | None = None,
-    latency: LatencyTable | None = None,
-    predictor: Predictor | None = None,
-    extra_seeds: np.ndarray | None = None,
-) -> list[Candidate]:
-    """Top-K candidates for new constraints from the study's predictor, without training.
-
-    Runs :func:`optnas.evolution.adaptive_ga` seeded with the study's best evaluated candidates
-    that meet the new constraints, scored by the stored predictor.
-
-    Args:
-        latency: the table that scores ``max_latency_ms`` (default: the study's stored table,
-            else :func:`optnas.cost.default_latency_table`).
-        predictor: a predictor already loaded with :func:`load_predictor` (a sweep loads it once).
-        extra_seeds: further column rows offered to the GA's initial population (kept only when
-            they meet the constraints), e.g. the members of a smaller budget's front.
-
-    Returns:
-        Up to ``top_k`` candidates, best predicted first, each feasible under ``constraints``.
-    """
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise ConfigError("top_k", top_k, "must be a positive integer")
-    if predictor is None:
-        predictor = load_predictor(study, artifact_dir=artifact_dir, num_classes=num_classes)
-    if latency is None and any(c.metric == "latency_ms" for c in constraints):
-        latency = load_latency_table(study, artifact_dir=artifact_dir)
-    if latency is not None:
-        from optnas.cost import use_latency_table
-
-        with use_latency_table(latency):
-            return _evolve(study, predictor, constraints, top_k, seed, ga_config, latency, extra_seeds)
-    return _evolve(study, predictor, constraints, top_k, seed, ga_config, None, extra_seeds)
-
-
-def _joint_space(predictor: Predictor) -> JointSpace:
-    space = predictor.space
-    if not isinstance(space, JointSpace):
-        raise ConfigError("study", type(space).__name__, "evolve needs a study over an optnas JointSpace")
-    return space
-
-
-def _evolve(
-    study: optuna.Study,
-    predictor: Predictor,
-    constraints: Sequence[Constraint],
-    top_k: int,
-    seed: int,
-    ga_config: GAConfig | None,
-    latency: LatencyTable | None,
-    extra_seeds: np.ndarray | None,
-) -> list[Candidate]:
-    space = _joint_space(predictor)
-    check_satisfiable(space, constraints, predictor.num_classes)
-    wants_latency = any(c.metric == "latency_ms" for c in constraints)
-
-    def feasible(c: np.ndarray) -> np.ndarray:
-        return feasible_mask(constraints, count_columns(space, c, predictor.num_classes, latency=latency))
-
-    cols, y = _evaluated(study, space)
-    seeds = cols[np.argsort(-y, kind="stable")] if len(y) else cols
-    if extra_seeds is not None and len(extra_seeds):
-        seeds = np.concatenate([np.asarray(extra_seeds, dtype=float).reshape(-1, len(space.dims)), seeds])
-    if len(seeds):
-        seeds = seeds[feasible(seeds)]
-    config = ga_config or GAConfig(population=max(4 * top_k, 32), max_per_arch=None if space.fixed_arch else 1)
-    result = adaptive_ga(space, predictor.predict, feasible, seeds, rng=np.random.default_rng(seed), config=config)
-    chosen = np.asarray(result.cols)[:top_k]
-    cost = count_columns(space, chosen, predictor.num_classes, latency=latency)
-    lat = cost.latency_ms if (wants_latency or latency is not None) else None
-    out = []
-    for i, row in enumerate(chosen):
-        params = space.to_params(row)
-        arch, recipe = space.decode_params(params)
-        out.append(
-            Candidate(
-                arch,
-                recipe,
-                float(result.scores[i]),
-                int(cost.macs[i]),
-                int(cost.params[i]),
-                params,
-                None if lat is None else float(lat[i]),
-            )
-        )
-    return out
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        module, attribute = _MOVED[name]
+        return getattr(importlib.import_module(module), attribute)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -46,7 +46,9 @@ The ``[augment]`` table
 
 With ``prune = false`` the child always trains its full budget and its curve is reported to
 Optuna after training (AutoAugment trains every child fully, and a pruned trial is not a PPO
-rollout). Unknown keys and bad values raise :class:`~optnas.ConfigError` naming the key.
+rollout). The table is parsed once with the study file into the kind's typed section
+(:class:`AutoAugmentSection` or :class:`RandAugmentSection`); unknown keys and bad values raise
+:class:`~optnas.ConfigError` naming the key path and value (``augment.m[0]=99: ...``).
 
 Baselines (:func:`evaluate_baselines`) train the same child with no extra augmentation
 (standard crop + flip only), TrivialAugment and the published AutoAugment policies, and store
@@ -59,7 +61,13 @@ from __future__ import annotations
 from optnas.studies._augment_child import child_arch, child_recipe
 from optnas.studies._augment_objective import AugmentObjective, evaluate_baselines, make_augment_objective
 from optnas.studies._augment_pipelines import attach_pairing_pool, baseline_pipeline
-from optnas.studies._augment_sampler import RandAugmentGridSampler, make_augment_sampler, randaugment_grid
+from optnas.studies._augment_sampler import (
+    RandAugmentGridSampler,
+    autoaugment_sampler,
+    make_augment_sampler,
+    randaugment_grid,
+    randaugment_sampler,
+)
 from optnas.studies._augment_settings import (
     AUTOAUGMENT_OPTIONS,
     BASELINES,
@@ -70,7 +78,12 @@ from optnas.studies._augment_settings import (
     N_PARAM,
     POLICY_ATTR,
     AugmentSettings,
+    AutoAugmentSection,
+    AutoAugmentSettings,
+    RandAugmentSection,
+    RandAugmentSettings,
     augment_settings,
+    check_augment_study,
 )
 
 __all__ = [
@@ -84,14 +97,21 @@ __all__ = [
     "POLICY_ATTR",
     "AugmentObjective",
     "AugmentSettings",
+    "AutoAugmentSection",
+    "AutoAugmentSettings",
     "RandAugmentGridSampler",
+    "RandAugmentSection",
+    "RandAugmentSettings",
     "attach_pairing_pool",
     "augment_settings",
+    "autoaugment_sampler",
     "baseline_pipeline",
+    "check_augment_study",
     "child_arch",
     "child_recipe",
     "evaluate_baselines",
     "make_augment_objective",
     "make_augment_sampler",
     "randaugment_grid",
+    "randaugment_sampler",
 ]

@@ -16,11 +16,10 @@ import optuna
 from optnas.space import AnyArch, Recipe
 from optnas.studies._augment_child import child_arch, child_recipe
 from optnas.studies._augment_pipelines import attach_pairing_pool, baseline_pipeline
-from optnas.studies._augment_settings import M_PARAM, N_PARAM, POLICY_ATTR, AugmentSettings, augment_settings
+from optnas.studies._augment_settings import POLICY_ATTR, AugmentSettings, augment_settings
 from optnas.studies._weights import offer_weights
 
 if TYPE_CHECKING:
-    from optnas.augment import Policy
     from optnas.data import ImageData
     from optnas.studies._schema import StudyConfig
     from optnas.train import TrainResult
@@ -42,7 +41,7 @@ class AugmentObjective:
         data: the study's :class:`~optnas.data.ImageData`.
         arch: the child architecture (:func:`child_arch`).
         recipe: the child recipe (:func:`child_recipe`).
-        settings: the ``[augment]`` table.
+        settings: the ``[augment]`` table with its defaults; it suggests each trial's augmentation.
         seed: training seed shared by every trial.
         train: the ``[train]`` table (``epochs``, ``num_threads``, ``device``).
     """
@@ -56,18 +55,8 @@ class AugmentObjective:
     train: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def pipeline(self, trial: optuna.trial.BaseTrial) -> tuple[Any, str]:
-        """Suggest the trial's augmentation: ``(albumentations pipeline, description)``."""
-        if self.kind == "autoaugment":
-            from optnas.augment import suggest_policy
-
-            policy: Policy = suggest_policy(trial)
-            return policy.to_albumentations(seed=self.seed), policy.to_json(indent=None)
-        from optnas.augment import rand_augment
-
-        n = trial.suggest_categorical(N_PARAM, self.settings.n_values)
-        m = trial.suggest_categorical(M_PARAM, self.settings.m_values)
-        bins = self.settings.num_magnitude_bins
-        return rand_augment(int(n), int(m), num_magnitude_bins=bins, seed=self.seed), f"randaugment:{n},{m}"
+        """Suggest the trial's augmentation: ``(albumentations pipeline, description)`` (the kind's settings do)."""
+        return self.settings.suggest(trial, self.seed)
 
     def fit(
         self, augment: Any, *, trial: optuna.trial.BaseTrial | None = None, evaluate_test: bool = False

@@ -7,25 +7,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from optuna.samplers import BaseSampler, GridSampler
 
-from optnas import _validate as validate
 from optnas._errors import ConfigError
-from optnas.studies._augment_settings import (
-    _INT_OPTIONS,
-    AUTOAUGMENT_OPTIONS,
-    M_PARAM,
-    N_PARAM,
-    AugmentSettings,
-    augment_settings,
-)
+from optnas.studies._augment_settings import M_PARAM, N_PARAM, AugmentSettings, augment_settings
+from optnas.studies._sampler_sections import remap_sampler_error
 
 if TYPE_CHECKING:
     from optnas.studies._schema import StudyConfig
 
-__all__ = ["RandAugmentGridSampler", "make_augment_sampler", "randaugment_grid"]
+__all__ = [
+    "RandAugmentGridSampler",
+    "autoaugment_sampler",
+    "make_augment_sampler",
+    "randaugment_grid",
+    "randaugment_sampler",
+]
 
 
 def randaugment_grid(settings: AugmentSettings) -> dict[str, list[int]]:
@@ -56,47 +55,34 @@ class RandAugmentGridSampler(GridSampler):
         return self._grid_size
 
 
-def _ppo_options(config: StudyConfig) -> dict[str, Any]:
-    opts: dict[str, Any] = {}
-    for key, value in config.sampler.items():
-        if key == "seed":
-            raise ConfigError("sampler.seed", value, "the sampler is seeded by study.seed; remove it")
-        if key not in AUTOAUGMENT_OPTIONS:
-            raise ConfigError(
-                f"sampler.{key}", value, f"unknown PPOSampler option; expected one of {list(AUTOAUGMENT_OPTIONS)}"
-            )
-        if key in _INT_OPTIONS:
-            validate.integer(f"sampler.{key}", value)
-        else:
-            validate.number(f"sampler.{key}", value)
-        opts[key] = value
-    return opts
+def autoaugment_sampler(config: StudyConfig) -> BaseSampler:
+    """The sampler of an ``autoaugment`` study: ``PPOSampler`` with the ``[sampler]`` section's options.
+
+    Raises:
+        ConfigError: naming ``sampler.<key>`` for an option the controller rejects.
+    """
+    from optnas.samplers import PPOSampler
+
+    section = config.sampler
+    try:
+        sampler: BaseSampler = PPOSampler(seed=config.seed, **section.kwargs())
+    except ConfigError as exc:
+        raise remap_sampler_error(exc, section, {"epochs": "ppo_epochs"}) from None
+    return sampler
+
+
+def randaugment_sampler(config: StudyConfig) -> BaseSampler:
+    """The sampler of a ``randaugment`` study: the (N, M) grid of its ``[augment]`` section."""
+    return RandAugmentGridSampler(randaugment_grid(augment_settings(config)), seed=config.seed)
 
 
 def make_augment_sampler(config: StudyConfig) -> BaseSampler:
-    """The sampler of an ``autoaugment`` or ``randaugment`` study (module docstring).
-
-    Also validates the ``[augment]`` table, so that a bad study file fails before any storage
-    write (:func:`optnas.studies.run_study` builds the sampler first).
+    """The sampler of an ``autoaugment`` or ``randaugment`` study (the kind's registry entry makes it).
 
     Raises:
-        ConfigError: naming ``sampler.<key>`` or ``augment.<key>``.
+        ConfigError: naming ``study.kind`` when the study is not an augmentation study.
     """
-    settings = augment_settings(config)
-    if config.kind == "randaugment":
-        for key, value in config.sampler.items():
-            raise ConfigError(
-                f"sampler.{key}",
-                value,
-                "a randaugment study grid-searches N and M; set the grid with [augment] n and m",
-            )
-        return RandAugmentGridSampler(randaugment_grid(settings), seed=config.seed)
-    from optnas.samplers import PPOSampler
+    augment_settings(config)  # an augmentation study, or one line saying it is not
+    from optnas.studies._kinds import study_kind_of
 
-    opts = _ppo_options(config)
-    try:
-        sampler: BaseSampler = PPOSampler(seed=config.seed, **opts)
-    except ConfigError as exc:
-        field = "sampler.ppo_epochs" if exc.field == "epochs" else f"sampler.{exc.field}"
-        raise ConfigError(field, exc.value, exc.reason) from None
-    return sampler
+    return study_kind_of(config.kind).make_sampler(config, None, None)

@@ -1,21 +1,30 @@
-"""The ``[augment]`` table of the augmentation study kinds, their constants and their defaults.
+"""The ``[augment]`` table of the augmentation study kinds: typed sections, constants and defaults.
 
 Part of the augmentation study kinds (the user documentation is :mod:`optnas.studies._augment_kinds`).
+Each kind's ``[augment]`` table is a typed, frozen section parsed once with the study file
+(:class:`AutoAugmentSection`, :class:`RandAugmentSection`; ``None`` fields were not given);
+:meth:`AutoAugmentSection.settings` resolves the defaults into the :class:`AugmentSettings` a
+trial uses, which also suggests the trial's augmentation (:meth:`AugmentSettings.suggest`).
 """
 
 from __future__ import annotations
 
+import abc
 import dataclasses
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from optnas import _validate as validate
 from optnas._errors import ConfigError
 from optnas.space import Recipe
-from optnas.studies._kinds import REGISTRY
+from optnas.studies._sampler_sections import PPOSamplerSection
+from optnas.studies._sections import _Section
 
 if TYPE_CHECKING:
+    import optuna
+
     from optnas.studies._schema import StudyConfig
 
 __all__ = [
@@ -28,7 +37,12 @@ __all__ = [
     "N_PARAM",
     "POLICY_ATTR",
     "AugmentSettings",
+    "AutoAugmentSection",
+    "AutoAugmentSettings",
+    "RandAugmentSection",
+    "RandAugmentSettings",
     "augment_settings",
+    "check_augment_study",
 ]
 
 #: RandAugment's Optuna parameter names.
@@ -45,16 +59,7 @@ _DEFAULT_BINS = 31
 POLICY_ATTR = "policy"
 
 #: ``[sampler]`` options of an AutoAugment study (keyword arguments of ``PPOSampler``).
-AUTOAUGMENT_OPTIONS: tuple[str, ...] = (
-    "batch_size",
-    "learning_rate",
-    "entropy_weight",
-    "baseline_decay",
-    "clip",
-    "hidden_size",
-    "ppo_epochs",
-)
-_INT_OPTIONS = {"batch_size", "hidden_size", "ppo_epochs"}
+AUTOAUGMENT_OPTIONS: tuple[str, ...] = PPOSamplerSection._names()
 
 #: Baseline augmentations of :func:`evaluate_baselines`, each on top of the standard crop + flip.
 BASELINES: tuple[str, ...] = (
@@ -79,12 +84,9 @@ CHILD_RECIPE: Mapping[str, Any] = {
 }
 
 
-
-
-
 @dataclass(frozen=True)
-class AugmentSettings:
-    """The validated ``[augment]`` table of an augmentation study.
+class AugmentSettings(abc.ABC):
+    """The ``[augment]`` table of an augmentation study with its defaults applied (one subclass per kind).
 
     Attributes:
         kind: ``"autoaugment"`` or ``"randaugment"``.
@@ -104,9 +106,43 @@ class AugmentSettings:
     prune: bool = True
     baselines: tuple[str, ...] = BASELINES
 
+    @abc.abstractmethod
+    def suggest(self, trial: optuna.trial.BaseTrial, seed: int) -> tuple[Any, str]:
+        """Suggest the trial's augmentation: ``(albumentations pipeline, description)``."""
+
+
+@dataclass(frozen=True)
+class AutoAugmentSettings(AugmentSettings):
+    """An AutoAugment study: each trial suggests a 5-sub-policy policy (Cubuk et al. 2019, Sec. 3)."""
+
+    kind: str = "autoaugment"
+
+    def suggest(self, trial: optuna.trial.BaseTrial, seed: int) -> tuple[Any, str]:
+        """The trial's policy (:func:`optnas.augment.suggest_policy`) and its JSON."""
+        from optnas.augment import suggest_policy
+
+        policy = suggest_policy(trial)
+        return policy.to_albumentations(seed=seed), policy.to_json(indent=None)
+
+
+@dataclass(frozen=True)
+class RandAugmentSettings(AugmentSettings):
+    """A RandAugment study: each trial suggests ``N`` and ``M`` from the grid (Cubuk et al. 2020, Sec. 3)."""
+
+    kind: str = "randaugment"
+
+    def suggest(self, trial: optuna.trial.BaseTrial, seed: int) -> tuple[Any, str]:
+        """``rand_augment(N, M)`` and ``"randaugment:N,M"``."""
+        from optnas.augment import rand_augment
+
+        n = trial.suggest_categorical(N_PARAM, self.n_values)
+        m = trial.suggest_categorical(M_PARAM, self.m_values)
+        pipeline = rand_augment(int(n), int(m), num_magnitude_bins=self.num_magnitude_bins, seed=seed)
+        return pipeline, f"randaugment:{n},{m}"
+
 
 def _int_list(key: str, value: Any, low: int, high: int | None) -> tuple[int, ...]:
-    if not isinstance(value, list) or not value:
+    if not isinstance(value, list | tuple) or not value:
         raise ConfigError(key, value, f"expected a non-empty list of integers, got {validate.kind_of(value)}")
     for i, item in enumerate(value):
         validate.integer(f"{key}[{i}]", item, low=low, high=high)
@@ -115,58 +151,127 @@ def _int_list(key: str, value: Any, low: int, high: int | None) -> tuple[int, ..
     return tuple(value)
 
 
+_RECIPE_FIELDS = frozenset(f.name for f in dataclasses.fields(Recipe))
+
+
+@dataclass(frozen=True, eq=False)
+class AutoAugmentSection(_Section):
+    """``[augment]`` of an ``autoaugment`` study (``None``: not given; the default applies).
+
+    Attributes:
+        recipe: ``[augment.recipe]``, child-recipe overrides (any :class:`optnas.space.Recipe` field).
+        prune: whether the study's pruner may stop a child after an epoch (default true).
+        baselines: the baselines ``evaluate_baselines`` trains (default :data:`BASELINES`).
+    """
+
+    where: ClassVar[str] = "augment"
+    kind: ClassVar[str] = "autoaugment"
+
+    recipe: Mapping[str, Any] | None = None
+    prune: bool | None = None
+    baselines: tuple[str, ...] | None = None
+
+    @classmethod
+    def unknown_key(cls, key: str, value: Any) -> ConfigError:
+        return ConfigError(
+            f"augment.{key}", value, f"unknown key for a {cls.kind} study; expected one of {list(cls._names())}"
+        )
+
+    def __post_init__(self) -> None:
+        if self.prune is not None:
+            validate.boolean("augment.prune", self.prune)
+        if self.baselines is not None:
+            names = self.baselines
+            if not isinstance(names, list | tuple) or not all(isinstance(b, str) for b in names):
+                raise ConfigError("augment.baselines", names, "expected a list of baseline names")
+            for name in names:
+                if name not in BASELINES:
+                    raise ConfigError("augment.baselines", name, f"unknown baseline; expected one of {list(BASELINES)}")
+            object.__setattr__(self, "baselines", tuple(names))
+        if self.recipe is not None:
+            recipe = validate.table("augment.recipe", self.recipe)
+            for key in recipe:
+                if key not in _RECIPE_FIELDS:
+                    raise ConfigError(
+                        f"augment.recipe.{key}",
+                        recipe[key],
+                        f"unknown recipe field; expected one of {sorted(_RECIPE_FIELDS)}",
+                    )
+            object.__setattr__(self, "recipe", types.MappingProxyType(dict(recipe)))
+
+    def _common(self) -> dict[str, Any]:
+        return {
+            "recipe": tuple(sorted((self.recipe or {}).items())),
+            "prune": True if self.prune is None else self.prune,
+            "baselines": BASELINES if self.baselines is None else self.baselines,
+        }
+
+    def settings(self) -> AugmentSettings:
+        """The table with its defaults applied."""
+        return AutoAugmentSettings(**self._common())
+
+
+@dataclass(frozen=True, eq=False)
+class RandAugmentSection(AutoAugmentSection):
+    """``[augment]`` of a ``randaugment`` study: the ``autoaugment`` keys and the (N, M) grid.
+
+    Attributes:
+        n: grid of N, ops per image (default ``[1, 2, 3]``).
+        m: grid of M, the shared magnitude index (default ``[5, 9, 13]``); each below ``num_magnitude_bins``.
+        num_magnitude_bins: the number of magnitude levels M indexes (default 31: M = 30 is the maximum).
+    """
+
+    kind: ClassVar[str] = "randaugment"
+
+    n: tuple[int, ...] | None = None
+    m: tuple[int, ...] | None = None
+    num_magnitude_bins: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        bins = _DEFAULT_BINS
+        if self.num_magnitude_bins is not None:
+            bins = validate.integer("augment.num_magnitude_bins", self.num_magnitude_bins, low=2)
+        if self.n is not None:
+            object.__setattr__(self, "n", _int_list("augment.n", self.n, 0, None))
+        if self.m is not None:
+            object.__setattr__(self, "m", _int_list("augment.m", self.m, 0, bins - 1))
+        elif max(DEFAULT_M) > bins - 1:
+            raise ConfigError("augment.num_magnitude_bins", bins, f"the default M grid {list(DEFAULT_M)} needs >= 14")
+
+    def settings(self) -> AugmentSettings:
+        """The table with its defaults applied."""
+        return RandAugmentSettings(
+            n_values=DEFAULT_N if self.n is None else self.n,
+            m_values=DEFAULT_M if self.m is None else self.m,
+            num_magnitude_bins=_DEFAULT_BINS if self.num_magnitude_bins is None else self.num_magnitude_bins,
+            **self._common(),
+        )
+
+
 def augment_settings(config: StudyConfig) -> AugmentSettings:
-    """Validate ``config.augment`` for the study's kind.
+    """The ``[augment]`` settings of an augmentation study (validated when the study file was parsed).
 
     Raises:
-        ConfigError: naming ``augment.<key>`` for an unknown key or a bad value.
+        ConfigError: naming ``study.kind`` when the study is not an augmentation study.
     """
-    kind = config.kind
-    keys = REGISTRY[kind].augment_keys if kind in REGISTRY else None
-    if keys is None:
-        raise ConfigError("study.kind", kind, "not an augmentation study kind (autoaugment, randaugment)")
-    table = dict(config.augment)
-    for key in table:
-        if key not in keys:
-            raise ConfigError(
-                f"augment.{key}", table[key], f"unknown key for a {kind} study; expected one of {list(keys)}"
-            )
-    bins = validate.integer("augment.num_magnitude_bins", table.get("num_magnitude_bins", _DEFAULT_BINS), low=2)
-    n_values = _int_list("augment.n", table["n"], 0, None) if "n" in table else DEFAULT_N
-    if "m" in table:
-        m_values = _int_list("augment.m", table["m"], 0, bins - 1)
-    else:
-        m_values = DEFAULT_M
-        if max(m_values) > bins - 1:
-            raise ConfigError("augment.num_magnitude_bins", bins, f"the default M grid {list(DEFAULT_M)} needs >= 14")
-    prune = validate.boolean("augment.prune", table.get("prune", True))
-    baselines = table.get("baselines", list(BASELINES))
-    if not isinstance(baselines, list) or not all(isinstance(b, str) for b in baselines):
-        raise ConfigError("augment.baselines", baselines, "expected a list of baseline names")
-    for name in baselines:
-        if name not in BASELINES:
-            raise ConfigError("augment.baselines", name, f"unknown baseline; expected one of {list(BASELINES)}")
-    recipe = validate.table("augment.recipe", table.get("recipe", {}))
-    known = {f.name for f in dataclasses.fields(Recipe)}
-    for key in recipe:
-        if key not in known:
-            raise ConfigError(
-                f"augment.recipe.{key}", recipe[key], f"unknown recipe field; expected one of {sorted(known)}"
-            )
+    section = config.augment
+    if not isinstance(section, AutoAugmentSection):
+        raise ConfigError("study.kind", config.kind, "not an augmentation study kind (autoaugment, randaugment)")
+    return section.settings()
+
+
+def check_augment_study(config: StudyConfig) -> None:
+    """The checks of an augmentation study that span sections (run when the study file is parsed).
+
+    Raises:
+        ConfigError: ``train.augment`` is given (the kind searches the augmentation itself), or an
+            ``[augment.recipe]`` value is not a valid recipe value.
+    """
     if config.train.augment is not None:
         raise ConfigError(
-            "train.augment", config.train.augment, f"a {kind} study searches the augmentation itself; remove it"
+            "train.augment", config.train.augment, f"a {config.kind} study searches the augmentation itself; remove it"
         )
-    settings = AugmentSettings(
-        kind=kind,
-        n_values=n_values,
-        m_values=m_values,
-        num_magnitude_bins=bins,
-        recipe=tuple(sorted(recipe.items())),
-        prune=prune,
-        baselines=tuple(baselines),
-    )
-    from optnas.studies._augment_child import child_recipe  # it reads the settings back
+    from optnas.studies._augment_child import child_recipe
 
-    child_recipe(config, settings)  # validates the recipe values
-    return settings
+    child_recipe(config, augment_settings(config))  # validates the recipe values

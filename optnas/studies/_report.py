@@ -134,7 +134,7 @@ def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float | None:
 
 
 def _reference(kind: StudyKind, trials: Sequence[FrozenTrial]) -> tuple[list[FrozenTrial], str]:
-    if kind.family == "nas":
+    if kind.trains_candidates:
         first = [t for t in trials if t.user_attrs.get("batch") == 0 and t.user_attrs.get("stage") == "stage1"]
         if first:
             return first, "space-filling batch 0"
@@ -171,7 +171,7 @@ def _best_so_far(study: optuna.Study, kind: StudyKind, trials: Sequence[FrozenTr
     fig.add_trace(
         go.Scatter(x=k, y=expected, mode="lines", name=f"random search, expected (from {label})", line={"dash": "dot"})
     )
-    if kind.family == "nas" and label.startswith("space-filling"):
+    if kind.trains_candidates and label.startswith("space-filling"):
         best0 = max(float(t.value) for t in ref)  # type: ignore[arg-type]
         fig.add_hline(y=best0, line={"dash": "dash", "color": "gray"}, annotation_text=f"best of {label}: {best0:.4f}")
     for key, entry in sorted(study.user_attrs.items()):

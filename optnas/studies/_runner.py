@@ -31,6 +31,7 @@ from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from optnas._errors import ConfigError, Interrupted, OptnasError, TrialsFailed
+from optnas.studies._kinds import REGISTRY
 from optnas.studies._metric import name_objective
 from optnas.studies._retry import ERROR_ATTR, RetryStaleTrial, failure_count, is_retried, requeue, short_error
 from optnas.studies._schema import StudyConfig
@@ -158,74 +159,27 @@ def load_data(config: StudyConfig) -> Any:
         raise ConfigError(field, exc.value, reason) from None
 
 
-def make_sampler(config: StudyConfig, num_classes: int, artifact_store: Any = None) -> optuna.samplers.BaseSampler:
-    """The sampler of the study kind, configured by the file's ``[sampler]`` table."""
-    if config.kind in ("jointnas", "autotrain"):
-        from optnas.evolution import GAConfig
-        from optnas.predictor import PredictorConfig
-        from optnas.samplers._jointnas import JointNASSampler
+def make_sampler(
+    config: StudyConfig, num_classes: int | None, artifact_store: Any = None
+) -> optuna.samplers.BaseSampler:
+    """The sampler of the study's kind (``StudyKind.make_sampler``), configured by its ``[sampler]`` section.
 
-        opts = dict(config.sampler)
-        predictor = opts.pop("predictor", None)
-        ga = opts.pop("ga", None)
-        _check_sampler_keys(opts, JointNASSampler)
-        return JointNASSampler(
-            space=config.space,
-            num_classes=num_classes,
-            constraints=config.constraints,
-            seed=config.seed,
-            predictor_config=PredictorConfig(**predictor) if predictor else None,
-            ga_config=GAConfig(**ga) if ga else None,
-            artifact_store=artifact_store,
-            **opts,
-        )
-    from optnas.studies._augment_kinds import make_augment_sampler
-
-    sampler: optuna.samplers.BaseSampler = make_augment_sampler(config)
-    return sampler
-
-
-#: JointNASSampler arguments a study file does not set in ``[sampler]`` (they come from elsewhere).
-_NOT_SAMPLER_KEYS = {"self", "space", "search_space", "arch_params", "cost", "num_classes", "constraints", "seed"} | {
-    "artifact_store",
-    "independent_sampler",
-}
-
-
-def _check_sampler_keys(opts: dict[str, Any], cls: Callable[..., Any]) -> None:
-    """Name an unknown ``[sampler]`` key itself (not a list of all keys, not a Python ``TypeError``)."""
-    import inspect
-
-    allowed = [n for n in inspect.signature(cls).parameters if n not in _NOT_SAMPLER_KEYS]
-    allowed = [n.removesuffix("_config") if n in ("predictor_config", "ga_config") else n for n in allowed]
-    for key, value in opts.items():
-        if key not in allowed:
-            where = {"seed": "; the sampler is seeded by study.seed", "constraints": "; use [constraints]"}
-            raise ConfigError(
-                f"sampler.{key}", value, f"unknown key{where.get(key, '')}; expected one of {sorted(allowed)}"
-            )
+    Raises:
+        ConfigError: naming ``sampler.<key>`` for an option the sampler rejects.
+    """
+    return config.study_kind.make_sampler(config, num_classes, artifact_store)
 
 
 def make_objective(config: StudyConfig, data: Any) -> Callable[[optuna.Trial], float]:
-    """The objective of the study kind."""
-    if config.kind in ("jointnas", "autotrain"):
-        from optnas.studies._objectives import JointNASObjective
-
-        return JointNASObjective(config.space, data, config.constraints, config.seed, config.train)
-    from optnas.studies._augment_kinds import make_augment_objective
-
-    objective: Callable[[optuna.Trial], float] = make_augment_objective(config, data)
-    return objective
+    """The objective of the study's kind (``StudyKind.make_objective``)."""
+    return config.study_kind.make_objective(config, data)
 
 
 def target_trials(config: StudyConfig, sampler: optuna.samplers.BaseSampler) -> int:
-    """Finished trials the study aims for: the file's ``n_trials``, else the sampler's plan."""
+    """Finished trials the study aims for: the file's ``n_trials``, else the kind's plan for its sampler."""
     if config.n_trials is not None:
         return config.n_trials
-    planned = getattr(sampler, "n_planned", None)
-    if planned is None:
-        planned = getattr(sampler, "default_n_trials", None)
-    return int(planned) if planned else 32
+    return config.study_kind.planned_trials(sampler)
 
 
 def open_study(
@@ -278,11 +232,8 @@ def _summary(storage: BaseStorage, study_name: str) -> optuna.study.StudySummary
 
 
 def _pruner(config: StudyConfig) -> optuna.pruners.BasePruner:
-    """JointNAS/AutoTrain rank candidates with FBNetV3's own early-stopping budget, so no pruner;
-    the augmentation kinds use a median pruner over epochs (``train.prune = false`` disables it)."""
-    if config.kind in ("jointnas", "autotrain") or not config.train.get("prune", True):
-        return optuna.pruners.NopPruner()
-    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    """The pruner of the study's kind (``StudyKind.make_pruner``)."""
+    return config.study_kind.make_pruner(config)
 
 
 def best_feasible(study: optuna.Study, k: int = 5) -> list[optuna.trial.FrozenTrial]:
@@ -357,8 +308,10 @@ def run_study(
         raise ConfigError("max_retry", max_retry, "must be a non-negative integer")
     if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
         raise ConfigError("--timeout", timeout, "must be a positive number of seconds")
-    if baselines and config.kind not in ("autoaugment", "randaugment"):
-        raise ConfigError("--baselines", config.kind, "baselines exist for autoaugment/randaugment studies")
+    kind = config.study_kind
+    if baselines and kind.baselines is None:
+        with_baselines = [k.name for k in REGISTRY.values() if k.baselines is not None]
+        raise ConfigError("--baselines", config.kind, f"baselines exist for {'/'.join(with_baselines)} studies")
     if n_trials is not None:
         config = dataclasses.replace(config, n_trials=n_trials)
     url = storage_url or config.storage or DEFAULT_STORAGE
@@ -387,7 +340,7 @@ def run_study(
         )
         tracker = _Tracker()
         try:
-            _optimize(study, objective, sampler, target, timeout, max_retry, stream, tracker)
+            _optimize(study, objective, sampler, target, timeout, max_retry, stream, tracker, kind.exhausted)
         except KeyboardInterrupt:
             raise Interrupted(_interrupted(study, tracker)) from None
     except optuna.exceptions.StorageInternalError as exc:
@@ -395,10 +348,8 @@ def run_study(
         lines = str(cause).strip().splitlines()
         first = lines[0] if lines else type(cause).__name__
         raise ConfigError("storage", url, f"cannot write to the storage: {first}") from None
-    if baselines:
-        from optnas.studies._augment_kinds import evaluate_baselines
-
-        for name, result in evaluate_baselines(config, data, study=study).items():
+    if baselines and kind.baselines is not None:
+        for name, result in kind.baselines(config, data, study).items():
             print(f"baseline {name}: {result}", file=stream)
     _print_summary(study, stream)
     return study
@@ -471,8 +422,10 @@ def _optimize(
     max_retry: int,
     stream: Any,
     tracker: _Tracker,
+    exhausted: Callable[[optuna.Study, optuna.samplers.BaseSampler], bool],
 ) -> None:
-    """Run trials one at a time until the study has ``target`` finished trials."""
+    """Run trials one at a time until the study has ``target`` finished trials (or ``exhausted`` says
+    the sampler has nothing left to propose)."""
     _track(sampler, tracker)
     guarded = _guard(objective, tracker)
     start = time.monotonic()
@@ -485,8 +438,7 @@ def _optimize(
         finished, running, waiting = _counts(study)
         if finished >= target and waiting == 0:  # enqueued trials (optnas evolve --enqueue) are always run
             break
-        exhausted = getattr(sampler, "is_exhausted", None)  # GridSampler: every point tried, some failed for good
-        if waiting == 0 and running == 0 and callable(exhausted) and exhausted(study):
+        if waiting == 0 and running == 0 and exhausted(study, sampler):  # a grid: every point tried
             print(
                 f"optnas: every grid point has been tried; {finished} finished, the rest failed for good", file=stream
             )
@@ -636,7 +588,7 @@ def _check_n_trials(field: str, value: object) -> None:
 
 def _check_device(config: StudyConfig) -> None:
     """``train.device`` must exist on this machine before the study is touched."""
-    device = config.train.get("device")
+    device = config.train.device
     if device is None:
         return
     if not isinstance(device, str):

@@ -33,9 +33,9 @@ A study file declares one study::
     max_params = 5e4           # max_<metric>, metric in macs | params | latency_ms
     max_latency_ms = 1.0       # predicted by this machine's per-block lookup table (optnas.cost)
 
-    [sampler]                  # JointNASSampler / PPOSampler / grid settings of the kind
-    batch_size = 8
-    n_batches = 4
+    [sampler]                  # the kind's typed sampler section (optnas.studies._sampler_sections):
+    batch_size = 8             #   JointNASSampler (jointnas, autotrain), PPOSampler (autoaugment),
+    n_batches = 4              #   none (randaugment: the grid is [augment] n, m)
 
     [train]
     epochs = 6                 # override the recipe's epoch budget
@@ -46,13 +46,18 @@ A study file declares one study::
     channels_last = false      # channels-last memory format (faster convolutions on GPUs)
     keep_weights = 3           # store the trained weights of the 3 best full-budget trials (0: none)
 
-Unknown sections or keys are errors that name them; so are values of the wrong type.
+    [augment]                  # autoaugment / randaugment only (optnas.studies._augment_settings)
+    prune = false
+
+Unknown sections or keys are errors that name them; so are values of the wrong type. Every section
+is parsed once, here, into a typed frozen object; which ``[sampler]`` and ``[augment]`` sections a
+kind has, and the checks that span sections, come from the kind's registry entry
+(:mod:`optnas.studies._kinds`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -64,7 +69,8 @@ from optnas._errors import ConfigError
 from optnas.constraints import Constraint, from_dict
 from optnas.space import Choice, FloatRange, IntRange, JointSpace, TorchvisionArch, parse_arch, preset
 from optnas.studies._kinds import KINDS, StudyKind, study_kind_of
-from optnas.studies._sections import DatasetSection, TrainSection
+from optnas.studies._sampler_sections import SamplerSection
+from optnas.studies._sections import DatasetSection, EmptySection, TrainSection, _Section
 
 __all__ = ["KINDS", "StudyConfig", "load_study_file", "parse_study"]
 
@@ -76,20 +82,45 @@ _SECTIONS: dict[str, set[str]] = {
     "dataset": set(DatasetSection._names()),
     "space": {"preset", "arch", "overrides", "fixed"},
     "constraints": set(),  # validated by optnas.constraints.from_dict
-    "sampler": set(),  # validated by the sampler's own constructor
+    "sampler": set(),  # the kind's sampler section (StudyKind.sampler_section)
     "train": set(TrainSection._names()),
-    "augment": set(),  # validated by the augmentation study kinds
+    "augment": set(),  # the kind's augment section (StudyKind.augment_section)
 }
+
+
+def _sampler_section(kind: StudyKind, table: Mapping[str, Any]) -> SamplerSection:
+    """The kind's ``[sampler]`` section of ``table``."""
+    section = _kind_section(kind, "sampler", table)
+    if not isinstance(section, SamplerSection):  # the registry's sampler sections all are
+        raise ConfigError("sampler", dict(section), f"a {kind.name} study's sampler section is not a SamplerSection")
+    return section
+
+
+def _kind_section(kind: StudyKind, where: str, table: Mapping[str, Any]) -> _Section:
+    """The kind's ``[sampler]`` or ``[augment]`` section of ``table`` (a table the kind lacks must be empty)."""
+    cls = kind.sampler_section if where == "sampler" else kind.augment_section
+    if cls is None:
+        if isinstance(table, EmptySection):
+            return table
+        table = v.table(where, table)
+        if table:
+            key = next(iter(table))
+            raise ConfigError(f"{where}.{key}", table[key], f"a {kind.name} study has no [{where}] table; remove it")
+        return EmptySection()
+    if isinstance(table, _Section) and not isinstance(table, cls):
+        table = table.to_dict()  # a section of another kind: its keys, checked against this kind's
+    return cls.parse(table)
 
 
 @dataclass(frozen=True)
 class StudyConfig:
-    """A validated study file.
+    """A validated study file: every section typed and frozen, parsed once.
 
-    ``dataset`` and ``train`` are typed sections (:mod:`optnas.studies._sections`); a plain
-    mapping given for them (``dataclasses.replace(config, train={...})``) is parsed into one.
-    ``sampler`` and ``augment`` stay mappings: their options belong to the kind's sampler and
-    to :func:`optnas.studies._augment_kinds.augment_settings`, which validate them.
+    ``dataset`` and ``train`` are :mod:`optnas.studies._sections`; ``sampler`` and ``augment`` are
+    the kind's own sections (``StudyKind.sampler_section`` / ``augment_section``; an
+    :class:`~optnas.studies._sections.EmptySection` for a kind without ``[augment]``). A plain
+    mapping given for a section (``dataclasses.replace(config, train={...})``) is parsed into one,
+    and the kind's checks that span sections run again, so a config is never unvalidated.
     """
 
     kind: str
@@ -98,30 +129,39 @@ class StudyConfig:
     dataset: DatasetSection
     space: JointSpace
     constraints: tuple[Constraint, ...]
-    sampler: Mapping[str, Any]
+    sampler: SamplerSection
     train: TrainSection
-    augment: Mapping[str, Any] = field(default_factory=dict)
+    augment: _Section = field(default_factory=EmptySection)
     storage: str | None = None
     n_trials: int | None = None
     artifacts: str | None = None
     source: str = "<dict>"
 
     def __post_init__(self) -> None:
+        kind = study_kind_of(self.kind)
         if not isinstance(self.dataset, DatasetSection):
             object.__setattr__(self, "dataset", DatasetSection.parse(self.dataset))
         if not isinstance(self.train, TrainSection):
             object.__setattr__(self, "train", TrainSection.parse(self.train))
+        object.__setattr__(self, "sampler", _sampler_section(kind, self.sampler))
+        object.__setattr__(self, "augment", _kind_section(kind, "augment", self.augment))
+        kind.check(self)
+
+    @property
+    def study_kind(self) -> StudyKind:
+        """The kind's registry entry."""
+        return study_kind_of(self.kind)
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready description stored with the study (study user attributes)."""
         return {
             "kind": self.kind,
             "seed": self.seed,
-            "dataset": dict(self.dataset),
+            "dataset": self.dataset.to_dict(),
             "constraints": [c.to_dict() for c in self.constraints],
-            "sampler": dict(self.sampler),
-            "train": dict(self.train),
-            "augment": dict(self.augment),
+            "sampler": self.sampler.to_dict(),
+            "train": self.train.to_dict(),
+            "augment": self.augment.to_dict(),
         }
 
 
@@ -243,12 +283,9 @@ def parse_study(data: Mapping[str, Any], *, source: str = "<dict>") -> StudyConf
     dataset = _dataset(data.get("dataset", {}), source)
     space = _space(data.get("space", {}), kind)
     constraints = _constraints(data.get("constraints", {}), kind)
-    sampler = _sampler(dict(data.get("sampler", {})), kind)
+    sampler = _sampler_section(kind, data.get("sampler", {}))
     train = TrainSection.parse(data.get("train", {}))
-    augment = dict(data.get("augment", {}))
-    if kind.augment_keys is None and augment:
-        key = next(iter(augment))
-        raise ConfigError(f"augment.{key}", augment[key], f"a {kind.name} study has no [augment] table; remove it")
+    augment = _kind_section(kind, "augment", data.get("augment", {}))
     return StudyConfig(
         kind=kind.name,
         name=name,
@@ -264,9 +301,6 @@ def parse_study(data: Mapping[str, Any], *, source: str = "<dict>") -> StudyConf
         artifacts=artifacts,
         source=source,
     )
-
-
-_POSITIVE_SAMPLER = {"batch_size", "n_batches", "pool_size", "population", "hidden_size"}
 
 
 def _dataset(table: Mapping[str, Any], source: str) -> DatasetSection:
@@ -286,31 +320,6 @@ def _dataset(table: Mapping[str, Any], source: str) -> DatasetSection:
                 raise ConfigError("dataset.root", root, "directory does not exist")
         dataset = dataclasses.replace(dataset, root=str(path.resolve()))
     return dataset
-
-
-def _sampler(sampler: dict[str, Any], kind: StudyKind) -> dict[str, Any]:
-    """Checks of the ``[sampler]`` table that need no sampler (the sampler's constructor does the rest).
-
-    Counts must be positive integers and numbers finite; for jointnas/autotrain the ``[sampler.ga]``
-    and ``[sampler.predictor]`` tables are checked field by field (``GAConfig``, ``PredictorConfig``).
-    """
-    for key, value in sampler.items():
-        where = f"sampler.{key}"
-        if key in _POSITIVE_SAMPLER:
-            if isinstance(value, int) and not isinstance(value, bool) and value < 1:
-                raise ConfigError(where, value, "must be > 0")
-            v.positive_int(where, value)
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(where, value, "must be finite")
-    if kind.family == "nas":
-        from optnas.evolution import GAConfig
-        from optnas.predictor import PredictorConfig
-
-        if "ga" in sampler:
-            v.build_section("sampler.ga", sampler["ga"], GAConfig)
-        if "predictor" in sampler:
-            v.build_section("sampler.predictor", sampler["predictor"], PredictorConfig)
-    return sampler
 
 
 def load_study_file(path: str | Path) -> StudyConfig:

@@ -1,11 +1,16 @@
-"""Typed, frozen sections of a study file: ``[dataset]`` and ``[train]``.
+"""Typed, frozen sections of a study file: the base class, ``[dataset]`` and ``[train]``.
 
 Each section is parsed once, at the edge (:func:`optnas.studies.parse_study`), into a frozen
 dataclass with typed attributes (``config.train.epochs``). A section is also a read-only
 ``Mapping`` of the keys the file gave (``config.train.get("epochs")``, ``dict(config.dataset)``),
-which is what the stored study summary and the code that predates the typed sections read.
+which is what the code that predates the typed sections reads; :meth:`_Section.to_dict` is its
+JSON form (the stored study summary), and parsing that again gives an equal section.
 Building a :class:`~optnas.studies.StudyConfig` (or ``dataclasses.replace``-ing one) with a plain
 dict parses it the same way, so a section is never unvalidated.
+
+The kind-specific sections live beside their kind: ``[sampler]`` in
+:mod:`optnas.studies._sampler_sections`, ``[augment]`` in :mod:`optnas.studies._augment_settings`;
+each kind names its own in the registry (:mod:`optnas.studies._kinds`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any, ClassVar, TypeVar
 from optnas import _validate as v
 from optnas._errors import ConfigError
 
-__all__ = ["DATASETS", "DatasetSection", "TrainSection"]
+__all__ = ["DATASETS", "DatasetSection", "EmptySection", "TrainSection", "plain"]
 
 #: Dataset names a study file may give (``optnas.data.DATASETS``, not imported: it loads numpy and albumentations).
 DATASETS: tuple[str, ...] = ("digits", "imagefolder", "cifar10", "cifar100", "svhn")
@@ -48,6 +53,11 @@ class _Section(Mapping[str, Any]):
         return tuple(f.name for f in dataclasses.fields(cls))
 
     @classmethod
+    def unknown_key(cls, key: str, value: Any) -> ConfigError:
+        """The error for a key the section does not have (a section may say more, e.g. where it belongs)."""
+        return ConfigError(f"{cls.where}.{key}", value, f"unknown key; expected one of {sorted(cls._names())}")
+
+    @classmethod
     def parse(cls: type[S], table: Mapping[str, Any]) -> S:
         """The section of a TOML table: unknown keys and wrong types name ``<section>.<key>``."""
         if isinstance(table, cls):
@@ -56,8 +66,34 @@ class _Section(Mapping[str, Any]):
         names = cls._names()
         for key in table:
             if key not in names:
-                raise ConfigError(f"{cls.where}.{key}", table[key], f"unknown key; expected one of {sorted(names)}")
+                raise cls.unknown_key(key, table[key])
         return cls(**{k: val for k, val in table.items() if val is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The given keys as plain JSON values (tuples as lists, nested configs as tables)."""
+        return {key: plain(value) for key, value in self.items()}
+
+
+def plain(value: Any) -> Any:
+    """``value`` as TOML/JSON data: dataclasses as tables, tuples as lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): plain(val) for k, val in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(val) for val in value]
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class EmptySection(_Section):
+    """A section a study kind does not have: every key is an error (the kind's check names the kind)."""
+
+    where: ClassVar[str] = "section"
+
+    @classmethod
+    def unknown_key(cls, key: str, value: Any) -> ConfigError:
+        return ConfigError(f"{cls.where}.{key}", value, "this study kind has no such table; remove it")
 
 
 def _opt(where: str, value: Any, check: Any) -> None:

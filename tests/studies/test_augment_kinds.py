@@ -19,7 +19,7 @@ from optnas import ConfigError
 from optnas.augment import Policy, PolicyOp, SubPolicy, policy_from_params
 from optnas.samplers import PPOSampler
 from optnas.space import Arch, Recipe
-from optnas.studies import parse_study, run_study
+from optnas.studies import load_study_file, parse_study, run_study
 from optnas.studies._augment_kinds import (
     CHILD_RECIPE,
     M_PARAM,
@@ -103,10 +103,12 @@ def test_bad_options_name_the_key(kind: str, sections: dict[str, Any], field: st
 
 
 def test_bad_file_writes_nothing(tmp_path: Path) -> None:
-    config = _tiny("autoaugment", sampler={"clip": 0.0})
+    # The typed [sampler] section rejects the value when the file is read, before any storage is opened.
+    study_file = tmp_path / "s.toml"
+    study_file.write_text('[study]\nkind = "autoaugment"\n\n[sampler]\nclip = 0.0\n', encoding="utf-8")
     db = tmp_path / "s.db"
-    with pytest.raises(ConfigError, match=r"sampler\.clip"):
-        run_study(config, storage_url=f"sqlite:///{db}", stream=io.StringIO())
+    with pytest.raises(ConfigError, match=r"^sampler\.clip=0\.0: must be a number in \(0, 1\]$"):
+        run_study(load_study_file(study_file), storage_url=f"sqlite:///{db}", stream=io.StringIO())
     assert not db.exists()
 
 

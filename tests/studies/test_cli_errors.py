@@ -75,7 +75,12 @@ RUN_CASES = [
     ("zero-n-trials-file", _replace("seed = 0", "seed = 0\nn_trials = 0"), [], "study.n_trials=0"),
     ("zero-timeout", BASE, ["--timeout", "0"], "--timeout=0.0: must be a positive number"),
     ("zero-constraint", _replace("max_macs = 1.0e6", "max_macs = 0"), [], "max_macs=0: must be > 0"),
-    ("zero-batch-size", _replace("batch_size = 2", "batch_size = 0"), [], "sampler.batch_size=0: must be > 0"),
+    (
+        "zero-batch-size",
+        _replace("batch_size = 2", "batch_size = 0"),
+        [],
+        "sampler.batch_size=0: must be a positive integer",
+    ),
     ("negative-subset", _replace("subset = 100", "subset = -5"), [], "dataset.subset=-5"),
     (
         "missing-dataset-path",

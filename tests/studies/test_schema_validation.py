@@ -62,7 +62,7 @@ def _jointnas(**sections: dict[str, Any]) -> dict[str, Any]:
         (_jointnas(sampler={"ga": {"population": 2.5}}), "sampler.ga.population=2.5: must be an integer, got a number"),
         (_jointnas(sampler={"predictor": {"hidden": "x"}}), "sampler.predictor.hidden='x': "),
         (_jointnas(sampler={"batch_size": "8"}), "sampler.batch_size='8': must be a positive integer, got a string"),
-        (_jointnas(sampler={"batch_size": 0}), "sampler.batch_size=0: must be > 0"),
+        (_jointnas(sampler={"batch_size": 0}), "sampler.batch_size=0: must be a positive integer"),
         (_jointnas(train={"epochs": "3"}), "train.epochs='3': must be a positive integer, got a string"),
         (_jointnas(train={"prune": 1}), "train.prune=1: must be true or false, got an integer"),
         (_jointnas(dataset={"name": "digits", "subset": 0}), "dataset.subset=0: must be a positive integer"),

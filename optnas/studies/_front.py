@@ -33,8 +33,8 @@ from optuna.trial import TrialState
 from optnas._errors import ConfigError
 from optnas.constraints import Constraint, check_satisfiable
 from optnas.cost import LatencyTable, count_columns
-from optnas.evolution._config import GAConfig
-from optnas.evolution._reuse import Candidate, _joint_space, evolve, load_latency_table, load_predictor
+from optnas.evolution import GAConfig
+from optnas.studies._evolve import Candidate, evolve, joint_space, load_predictor
 
 __all__ = [
     "SWEEP_KEYS",
@@ -232,9 +232,10 @@ def sweep(
         predicted accuracy is never lower, and every member meets its budget.
     """
     from optnas.cost import default_latency_table, use_latency_table
+    from optnas.predictor import load_latency_table
 
     predictor = load_predictor(study, artifact_dir=artifact_dir, num_classes=num_classes)
-    space = _joint_space(predictor)
+    space = joint_space(predictor)
     uses_latency = spec.metric == "latency_ms" or any(c.metric == "latency_ms" for c in constraints)
     if latency is None and uses_latency:
         latency = load_latency_table(study, artifact_dir=artifact_dir) or default_latency_table()

@@ -90,7 +90,7 @@ def _constraints(args: argparse.Namespace) -> list[Constraint]:
 
 def _latency_table(args: argparse.Namespace, study: optuna.Study) -> LatencyTable:
     from optnas.cost import LatencyTable, LatencyTarget, device_table
-    from optnas.evolution._reuse import load_latency_table
+    from optnas.predictor import load_latency_table
 
     if args.latency_table is not None:
         return LatencyTable.load(args.latency_table)
@@ -106,8 +106,8 @@ def _latency_table(args: argparse.Namespace, study: optuna.Study) -> LatencyTabl
 
 def run(args: argparse.Namespace) -> int:
     """Print (and optionally enqueue) the top-K candidates, or write the front of a sweep."""
-    from optnas.evolution._front import enqueue_front, parse_sweep, sweep, write_front
-    from optnas.evolution._reuse import evolve
+    from optnas.studies._evolve import evolve
+    from optnas.studies._front import enqueue_front, parse_sweep, sweep, write_front
     from optnas.studies._runner import open_storage
 
     constraints = _constraints(args)

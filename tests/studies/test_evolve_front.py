@@ -21,10 +21,11 @@ from optuna.trial import TrialState
 from optnas._errors import ConfigError
 from optnas.constraints import max_latency_ms
 from optnas.cost import LatencyTable, count, count_columns
-from optnas.evolution import GAConfig, evolve
-from optnas.evolution._front import SweepSpec, enqueue_front, mark_trained, parse_sweep, sweep, write_front
-from optnas.evolution._reuse import load_latency_table, save_latency_table
+from optnas.evolution import GAConfig
+from optnas.predictor import load_latency_table, save_latency_table
 from optnas.space import preset
+from optnas.studies import evolve
+from optnas.studies._front import SweepSpec, enqueue_front, mark_trained, parse_sweep, sweep, write_front
 
 SPACE = preset("digits")
 SMALL_GA = GAConfig(population=8, n_best=4, n_random=4, max_generations=3, init_pool=256)
