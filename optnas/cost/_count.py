@@ -6,6 +6,11 @@ model.parameters())`` give for the network :func:`optnas.models.build` makes. Th
 "free" architecture statistics that FBNetV3 (Dai et al., 2021, Sec. 3.2) uses to pretrain its
 predictor's encoder, and the resource constraints of its constrained search (Sec. 3).
 
+Published sizes often count otherwise. mobile-vision's model zoo (the FBNetV3 references) counts
+weights only (no biases, no BatchNorm) and every adaptive average pool as one MAC per input
+element; converted that way, ``fbnetv3_a`` .. ``fbnetv3_g`` match ``model_info_fbnet_v3.json``
+exactly (``tests/cost/test_fbnetv3_references.py``).
+
 Every formula works element-wise on numpy integer arrays, so :func:`count_columns` costs a whole
 QMC pool in one vectorized pass; :func:`count` applies the same formulas to one architecture.
 
@@ -150,10 +155,14 @@ def _out(h: Any, k: Any, s: Any, pad: Any = None) -> Any:
     return (h + 2 * p - k) // s + 1
 
 
-def _round8_half_up(v: Any) -> Any:
-    """Vectorized :func:`optnas.space._arch.round8_half_up` (the ``sefb`` squeeze width)."""
+def _divisible_by(v: Any, divisor: int = 8) -> Any:
+    """Vectorized :func:`optnas.space._arch.divisible_by` (mobile-vision's ``get_divisible_by``,
+    the ``sefb`` squeeze width): multiples kept, else nearest multiple (halves up, at least one),
+    plus one more below 95%; at least ``divisor``."""
     v = np.asarray(v, dtype=_I)
-    return np.where(v % 8 == 0, np.maximum(8, v), np.maximum(8, np.floor(v / 8 + 0.5).astype(_I) * 8))
+    near = np.maximum(1, np.floor(v / divisor + 0.5).astype(_I)) * divisor
+    near = np.where(near < 0.95 * v, near + divisor, near)
+    return np.maximum(divisor, np.where(v % divisor == 0, v, near)).astype(_I)
 
 
 def _conv_bn(h: Any, cin: Any, cout: Any, k: Any, s: Any, groups: Any, pad: Any = None) -> tuple[Any, Any, Any]:
@@ -184,7 +193,7 @@ def _block(
         if se == "se":
             sq = _make_divisible(exp // 4, 8)
         elif se == "sefb":
-            sq = _round8_half_up(cin // 4)
+            sq = _divisible_by(cin // 4)
         else:
             sq = np.maximum(1, cin // 4)
         macs = macs + 2 * exp * sq

@@ -23,7 +23,7 @@ from torchvision.ops import Conv2dNormActivation, SqueezeExcitation, StochasticD
 from optnas._errors import ConfigError
 from optnas.models._torchvision import torchvision_network
 from optnas.space import AnyArch, Arch, BlockSpec, Recipe, TorchvisionArch, make_divisible
-from optnas.space._arch import round8_half_up
+from optnas.space._arch import divisible_by
 
 __all__ = ["MBConv", "Network", "build", "se_squeeze_channels"]
 
@@ -42,7 +42,7 @@ def se_squeeze_channels(spec: BlockSpec) -> int:
     if spec.se == "seeff":
         return max(1, spec.in_channels // 4)
     if spec.se == "sefb":
-        return round8_half_up(spec.in_channels // 4)
+        return divisible_by(spec.in_channels // 4)
     return 0
 
 

@@ -26,13 +26,16 @@ first repetition (default 1), ``p`` padding of the depthwise convolution of ever
 on ``make_divisible(expanded // 4, 8)`` channels (MobileNetV3), ``seeff`` squeeze-excite with a
 SiLU squeeze and sigmoid gate on ``max(1, in // 4)`` channels (EfficientNet), ``sefb``
 squeeze-excite of the released FBNetV3 models (mobile-vision's ``sehsig`` with
-``less_se_channels``): a hard-swish squeeze and hard-sigmoid gate on ``in // 4`` channels
-rounded half up to a multiple of 8 (at least 8). ``<act>`` is one of ``re`` (ReLU), ``r6``
+``less_se_channels``): a squeeze with the block's activation and bias, and a hard-sigmoid gate,
+on ``divisible_by(in // 4)`` channels (see :func:`divisible_by`). ``<act>`` is one of ``re`` (ReLU), ``r6``
 (ReLU6), ``hs`` (hard-swish) or ``sw`` (SiLU/swish). The head is a 1x1 convolution (+ BN + act)
 to ``C`` channels, global pooling, an optional hidden linear layer of ``F`` units with bias and
 activation (MobileNetV3's classifier), and the classifier. FBNetV3's ``ir_pool`` head (1x1
-conv to ``e * in`` + BN + act, global pooling, 1x1 conv with bias + act) is
-``head_c<e * in>_fc<F>_<act>``: a 1x1 convolution of a pooled 1x1 map is a linear layer.
+conv to ``e * in`` + BN + act, global pooling, 1x1 conv + act) is ``head_c<e * in>_fc<F>_<act>``:
+a 1x1 convolution of a pooled 1x1 map is a linear layer. Two biases differ from the released
+models and change only the parameter count: mobile-vision's ``ir_pool`` 1x1 conv has none
+(``IRPoolBlock``, ``bias=False``) where the hidden linear layer here has ``F``, and its stem
+``conv_k3_hs`` is a default ``nn.Conv2d`` with a bias (stem width) where the stem here has none.
 Example (torchvision's ``mobilenet_v2``)::
 
     res224 stem_k3_s2_c32_r6 ir_k3_e1_c16_r6 ir_k3_e6_c24_s2_n2_r6 ... head_c1280_r6
@@ -58,8 +61,8 @@ __all__ = [
     "Head",
     "Stage",
     "Stem",
+    "divisible_by",
     "make_divisible",
-    "round8_half_up",
 ]
 
 #: Activation tokens -> human-readable names (the builder maps them to torch modules).
@@ -80,12 +83,30 @@ def make_divisible(value: float, divisor: int = 8) -> int:
     return new
 
 
-def round8_half_up(value: int) -> int:
-    """``value`` rounded half up to a multiple of 8, at least 8 (mobile-vision's
-    ``get_divisible_by``; the squeeze width of ``sefb`` is ``round8_half_up(in // 4)``)."""
-    if value % 8 == 0:
-        return max(8, value)
-    return max(8, math.floor(value / 8 + 0.5) * 8)
+def divisible_by(value: float, divisor: int = 8) -> int:
+    """``value`` as a multiple of ``divisor``: mobile-vision's ``get_divisible_by``, the squeeze width
+    rule of ``sefb``.
+
+    A multiple of ``divisor`` is kept. Anything else goes to the nearest multiple, halves rounded
+    up (at least one ``divisor``), and one ``divisor`` more when that falls below 95% of ``value``;
+    the result is at least ``divisor``. So 10 -> 16, 18 -> 24, 26 -> 32 (not 8 / 16 / 24), while
+    6 -> 8, 12 -> 16, 46 -> 48, 66 -> 64. :func:`make_divisible` (torchvision's
+    ``_make_divisible``: one more only below 90%) differs, e.g. 26 -> 24 there.
+
+    Source (facts only): facebookresearch/mobile-vision ``mobile_cv/arch/utils/helper.py``
+    ``get_divisible_by`` (lines 17-27, the 95% step on lines 23-24), applied to the squeeze width by
+    ``mobile_cv/arch/fbnet_v2/basic_blocks.py`` ``build_se`` with ``width_divisor`` 8
+    (``fbnet_modeldef_cls_fbnetv3.py`` ``BASIC_ARGS``). The width it rounds is
+    ``int(mid * 0.25 / expansion)`` (``irf_block.py`` ``IRFBlock.__init__``, ``se_ratio`` /
+    ``less_se_channels``, lines 121-135), which is ``in // 4`` whenever the expanded width ``mid``
+    is exactly ``in * expansion`` (every FBNetV3 block: widths are multiples of 8, ratios integers).
+    """
+    if value % divisor == 0:
+        return max(divisor, int(value))
+    new = max(1, math.floor(value / divisor + 0.5)) * divisor
+    if new < 0.95 * value:
+        new += divisor
+    return max(divisor, new)
 
 
 def _check_act(act: str, field_name: str) -> None:

@@ -167,9 +167,11 @@ REFERENCES: dict[str, str] = {
     ),
     # FBNetV3-A..G (Dai et al., 2021, Table 3), the released definitions of facebookresearch/mobile-vision
     # (mobile_cv/arch/fbnet_v2/fbnet_modeldef_cls_fbnetv3.py), each at its own resolution: hard-swish
-    # everywhere, squeeze-excite "sehsig" with less_se_channels (sefb), per-block depthwise padding
-    # (p1/p0 on some stride-2 blocks), and the ir_pool head (1x1 conv to 6x the last width, pool,
-    # 1x1 conv to 1984 with bias = hidden linear layer). B is A at 248 px.
+    # everywhere, squeeze-excite "sehsig" with less_se_channels (sefb: get_divisible_by(in // 4, 8),
+    # see divisible_by), per-block depthwise padding (p1/p0 on some stride-2 blocks), and the ir_pool
+    # head (1x1 conv to 6x the last width, pool, 1x1 conv to 1984 = hidden linear layer). B is A at
+    # 248 px. In the model zoo's convention (weights only; pools counted as MACs) all seven match
+    # model_info_fbnet_v3.json exactly (tests/cost/test_fbnetv3_references.py).
     "fbnetv3_a": (
         "res224 stem_k3_s2_c16_hs ir_k3_e1_c16_n2_hs ir_k5_e4_c24_s2_hs ir_k5_e2_c24_n3_hs "
         "ir_k5_e5_c40_s2_sefb_hs ir_k5_e3_c40_n4_sefb_hs ir_k5_e5_c72_s2_p1_hs ir_k3_e3_c72_n4_hs "
