@@ -166,6 +166,8 @@ class AutoAugmentSection(_Section):
 
     where: ClassVar[str] = "augment"
     kind: ClassVar[str] = "autoaugment"
+    #: The kind as a message names it.
+    study: ClassVar[str] = "an autoaugment study"
 
     recipe: Mapping[str, Any] | None = None
     prune: bool | None = None
@@ -174,7 +176,7 @@ class AutoAugmentSection(_Section):
     @classmethod
     def unknown_key(cls, key: str, value: Any) -> ConfigError:
         return ConfigError(
-            f"augment.{key}", value, f"unknown key for a {cls.kind} study; expected one of {list(cls._names())}"
+            f"augment.{key}", value, f"unknown key for {cls.study}; expected one of {list(cls._names())}"
         )
 
     def __post_init__(self) -> None:
@@ -222,6 +224,7 @@ class RandAugmentSection(AutoAugmentSection):
     """
 
     kind: ClassVar[str] = "randaugment"
+    study: ClassVar[str] = "a randaugment study"
 
     n: tuple[int, ...] | None = None
     m: tuple[int, ...] | None = None
