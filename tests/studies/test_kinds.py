@@ -15,7 +15,16 @@ from optuna.artifacts import FileSystemArtifactStore
 from optnas import ConfigError
 from optnas.evolution import GAConfig
 from optnas.predictor import PredictorConfig
-from optnas.studies import KINDS, _runner, load_data, make_objective, make_sampler, parse_study, run_study
+from optnas.studies import (
+    KINDS,
+    _runner,
+    load_data,
+    load_study_file,
+    make_objective,
+    make_sampler,
+    parse_study,
+    run_study,
+)
 from optnas.studies._augment_settings import BASELINES, AutoAugmentSection, RandAugmentSection
 from optnas.studies._kinds import REGISTRY, StudyKind, study_kind_of
 from optnas.studies._runner import target_trials
@@ -263,3 +272,23 @@ def _random_trials(*, seed: int, n: int) -> list[optuna.trial.FrozenTrial]:
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=seed))
     study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=n)
     return study.trials
+
+
+STUDY_FILES = sorted((Path(__file__).parents[2] / "studies").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", STUDY_FILES, ids=[p.stem for p in STUDY_FILES])
+def test_every_shipped_study_file_parses_into_its_kinds_sections(path: Path) -> None:
+    try:
+        config = load_study_file(path)
+    except ConfigError as exc:
+        if exc.field != "dataset.root":
+            raise
+        pytest.skip(f"{path.name}: its ImageFolder data is not on this machine ({exc})")
+    kind = study_kind_of(config.kind)
+    assert type(config.sampler) is kind.sampler_section
+    assert kind.augment_section is None or type(config.augment) is kind.augment_section
+    summary = json.loads(json.dumps(config.summary()))
+    assert kind.sampler_section.parse(summary["sampler"]) == config.sampler
+    if kind.augment_section is not None:
+        assert kind.augment_section.parse(summary["augment"]) == config.augment
