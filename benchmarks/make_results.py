@@ -99,6 +99,24 @@ SECTIONS = (
         "no policy, published AutoAugment/RandAugment, TrivialAugment",
     ),
     Section(
+        "ppo_preset",
+        "PPO small-budget preset (synthetic policy reward)",
+        "python -m benchmarks.ppo_preset --trials 200 --seeds 0 1 2 3 4",
+        "the paper's PPO settings on the same reward and budget",
+    ),
+    Section(
+        "augment_regime",
+        "Augmentation regime: where crop + flip pays off (reduced CIFAR-10)",
+        "python -m benchmarks.augment_regime --train-size 1000 --epochs 40 --seeds 0 1 2 --arms none cropflip cutout",
+        "no augmentation, same child and seeds (paired)",
+    ),
+    Section(
+        "augment_final",
+        "Fair final comparison of augmentation methods (reduced CIFAR-10)",
+        "python -m benchmarks.augment_final --seeds 0 1 2 3 4 --ppo-trials 100 --search-epochs 20",
+        "crop + flip, Cutout, TrivialAugment, the published AutoAugment policy (paired seeds)",
+    ),
+    Section(
         "surrogate",
         "Surrogate benchmark fit",
         "python -m benchmarks.surrogate",

@@ -560,10 +560,29 @@ class SamplePairing(_MagnitudeOp):
     ``PIL.Image.blend(image, partner, magnitude)`` with weight ``magnitude`` in [0, 0.4].
 
     The partner comes from the extra target ``pair_image`` when the caller passes one
-    (``pipeline(image=x, pair_image=y)``; a training dataset passes a random other image), or
-    else from a pool set with :meth:`set_pool`, drawn uniformly with ``self.py_random``.
-    The pool is runtime state and is not serialized. A partner of another size is resized
-    to the image (bilinear). Without a partner the op raises ``ConfigError``.
+    (``pipeline(image=x, pair_image=y)``), or else from a pool set with :meth:`set_pool`, drawn
+    uniformly with ``self.py_random``. The pool is runtime state and is not serialized. A partner
+    of another size is resized to the image (bilinear). Without a partner the op raises
+    ``ConfigError``.
+
+    Partner choice versus the paper. AutoAugment (Cubuk et al., 2019, Appendix, Table 1) blends
+    with "another image (selected at random from the same mini-batch)"; optnas' training loop
+    gives the op the whole training set as its pool, deliberately:
+
+    - *Same distribution per image.* The loader shuffles every epoch with a uniformly random
+      permutation, so the other members of an image's mini-batch are a uniformly random subset
+      of the other training images, and a partner drawn at random from the mini-batch is a
+      uniformly random training image -- what the pool draw gives. The only difference is the
+      chance of drawing the image itself (blend with itself = no change): ``1/B`` from a batch of
+      ``B`` versus ``1/N`` from ``N`` training images (``tests/augment/test_augment_sample_pairing.py``
+      measures both).
+    - *Per-sample determinism.* albumentations transforms see one image, and optnas' loader derives
+      each image's augmentation from ``(seed, epoch, index)`` alone (DESIGN.md, "Determinism"),
+      never from the batch layout of a worker; a batch partner would tie an image's augmentation
+      to its batch-mates.
+
+    A caller that builds mini-batches itself can follow the paper literally by passing a
+    batch-mate as ``pair_image``.
     """
 
     def __init__(self, magnitude: float | Sequence[float] = 0.0, p: float = 1.0) -> None:

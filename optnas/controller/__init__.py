@@ -4,6 +4,8 @@
   decides (torch-free).
 - :class:`PolicyController`: the one-layer LSTM emitting softmax decisions.
 - :class:`PPOConfig` / :class:`PPOTrainer`: the clipped-objective PPO update with an EMA baseline.
+- :data:`PPO_PRESETS` / :func:`controller_preset`: named settings (``"paper"``, the default, and
+  ``"small_budget"`` for a few hundred trials).
 
 The torch-backed names are imported on first access, so the schema can be used without torch.
 """
@@ -28,6 +30,7 @@ from optnas.controller._schema import (
 if TYPE_CHECKING:
     from optnas.controller._lstm import INIT_RANGE, PolicyController
     from optnas.controller._ppo import PPOConfig, PPOTrainer, UpdateStats
+    from optnas.controller._presets import PPO_PRESETS, ControllerPreset, controller_preset
 
 __all__ = [
     "AUTOAUGMENT_OPS",
@@ -36,7 +39,9 @@ __all__ = [
     "NUM_OPS_PER_SUBPOLICY",
     "NUM_PROBABILITY_BINS",
     "NUM_SUBPOLICIES",
+    "PPO_PRESETS",
     "Choice",
+    "ControllerPreset",
     "Decision",
     "DecisionSchema",
     "PPOConfig",
@@ -44,6 +49,7 @@ __all__ = [
     "PolicyController",
     "UpdateStats",
     "autoaugment_schema",
+    "controller_preset",
 ]
 
 _LAZY = {
@@ -52,6 +58,9 @@ _LAZY = {
     "PPOConfig": "optnas.controller._ppo",
     "PPOTrainer": "optnas.controller._ppo",
     "UpdateStats": "optnas.controller._ppo",
+    "PPO_PRESETS": "optnas.controller._presets",
+    "ControllerPreset": "optnas.controller._presets",
+    "controller_preset": "optnas.controller._presets",
 }
 
 

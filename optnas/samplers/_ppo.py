@@ -39,6 +39,7 @@ from optnas.controller import (
     PPOConfig,
     PPOTrainer,
     autoaugment_schema,
+    controller_preset,
 )
 
 if TYPE_CHECKING:
@@ -135,23 +136,33 @@ class PPOSampler(BaseSampler):
             study = optuna.create_study(direction="maximize", sampler=PPOSampler(seed=0))
             study.optimize(objective, n_trials=500)
 
+    Settings: ``preset`` names the defaults (:data:`~optnas.controller.PPO_PRESETS`). The default,
+    ``"paper"``, is AutoAugment's (Sec. 3: LSTM with 100 hidden units, learning rate 0.00035,
+    entropy penalty 1e-5, EMA baseline weight 0.95), which needs thousands of trials to move the
+    controller. ``"small_budget"`` (LSTM with 32 hidden units, learning rate 0.01, baseline EMA weight
+    0.8) was chosen by measurement for budgets of a few hundred trials
+    (``benchmarks/results/ppo_preset.md``). Every setting passed explicitly overrides the preset's
+    value.
+
     Args:
         seed: Seed of the controller initialisation and of every trial's sampling stream.
             ``None`` draws one from OS entropy.
-        batch_size: Completed rollouts per PPO update.
+        preset: Name of the settings the other arguments default to (``"paper"`` or
+            ``"small_budget"``).
+        batch_size: Completed rollouts per PPO update (both presets: 10).
         learning_rate: Adam learning rate (paper: 0.00035).
         entropy_weight: Entropy penalty weight (paper: 1e-5).
         baseline_decay: EMA weight of the reward baseline (paper: 0.95).
-        clip: PPO clipping range epsilon.
+        clip: PPO clipping range epsilon (0.2).
         hidden_size: LSTM hidden units (paper: 100).
-        ppo_epochs: Gradient steps per batch.
+        ppo_epochs: Gradient steps per batch (4).
         decisions: The decision schema (sequence of :class:`~optnas.controller.Decision` or a
             :class:`~optnas.controller.DecisionSchema`); ``None`` means AutoAugment's.
         independent_sampler: Sampler for parameters outside the schema; defaults to
             ``RandomSampler(seed=seed)``.
 
     Raises:
-        ConfigError: If any argument is invalid.
+        ConfigError: If any argument is invalid (an unknown ``preset`` included).
     """
 
     #: The trial system attribute each proposal's rollout is stored under.
@@ -161,29 +172,35 @@ class PPOSampler(BaseSampler):
         self,
         *,
         seed: int | None = None,
-        batch_size: int = 10,
-        learning_rate: float = 0.00035,
-        entropy_weight: float = 1e-5,
-        baseline_decay: float = 0.95,
-        clip: float = 0.2,
-        hidden_size: int = 100,
-        ppo_epochs: int = 4,
+        preset: str = "paper",
+        batch_size: int | None = None,
+        learning_rate: float | None = None,
+        entropy_weight: float | None = None,
+        baseline_decay: float | None = None,
+        clip: float | None = None,
+        hidden_size: int | None = None,
+        ppo_epochs: int | None = None,
         decisions: Sequence[Decision] | DecisionSchema | None = None,
         independent_sampler: BaseSampler | None = None,
     ) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise ConfigError("seed", seed, "must be None or an int >= 0")
+        defaults = controller_preset(preset)
+        batch_size = defaults.batch_size if batch_size is None else batch_size
+        hidden_size = defaults.hidden_size if hidden_size is None else hidden_size
+        ppo_epochs = defaults.ppo.epochs if ppo_epochs is None else ppo_epochs
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError("batch_size", batch_size, "must be an int >= 1")
         if isinstance(hidden_size, bool) or not isinstance(hidden_size, int) or hidden_size < 1:
             raise ConfigError("hidden_size", hidden_size, "must be an int >= 1")
         if isinstance(ppo_epochs, bool) or not isinstance(ppo_epochs, int) or ppo_epochs < 1:
             raise ConfigError("ppo_epochs", ppo_epochs, "must be an int >= 1")
+        self._preset = defaults.name
         self._config = PPOConfig(
-            learning_rate=learning_rate,
-            entropy_weight=entropy_weight,
-            clip=clip,
-            baseline_decay=baseline_decay,
+            learning_rate=defaults.ppo.learning_rate if learning_rate is None else learning_rate,
+            entropy_weight=defaults.ppo.entropy_weight if entropy_weight is None else entropy_weight,
+            clip=defaults.ppo.clip if clip is None else clip,
+            baseline_decay=defaults.ppo.baseline_decay if baseline_decay is None else baseline_decay,
             epochs=ppo_epochs,
         )
         self._schema = autoaugment_schema() if decisions is None else DecisionSchema.of(decisions)
@@ -221,6 +238,21 @@ class PPOSampler(BaseSampler):
     def batch_size(self) -> int:
         """Completed rollouts per PPO update."""
         return self._batch_size
+
+    @property
+    def preset(self) -> str:
+        """Name of the preset the settings not passed explicitly come from."""
+        return self._preset
+
+    @property
+    def config(self) -> PPOConfig:
+        """The PPO update settings in effect (the preset's, overridden by explicit arguments)."""
+        return self._config
+
+    @property
+    def hidden_size(self) -> int:
+        """LSTM hidden units of the controller."""
+        return self._hidden_size
 
     def reseed_rng(self) -> None:
         """Replace the per-trial sampling stream (and reseed the independent sampler).

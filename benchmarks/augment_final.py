@@ -1,0 +1,459 @@
+"""The fair final comparison of augmentation methods in the regime where augmentation matters.
+
+Issue 17, "Fair final comparison". Every arm trains the same child (``benchmarks.augment_regime``:
+the 40k-parameter residual child, the regime's reduced CIFAR-10 setting, same epochs) with the
+same training seeds (paired: seed ``s`` gives every arm the same initialization and epoch order),
+and is scored on the 5,000 test images. Arms:
+
+- ``none``: no augmentation; ``cropflip``: pad 4 + random crop + flip (every other arm has it);
+- ``cutout``: crop + flip + Cutout 16 px (DeVries & Taylor 2017);
+- ``randaugment``: RandAugment (Cubuk et al. 2020, Sec. 3) at the (N, M) of the grid
+  N in {1, 2, 3} x M in {5, 9, 13} (torchvision's 0-30 scale) with the best validation accuracy;
+- ``trivialaugment``: TrivialAugment wide (Mueller & Hutter 2021), search-free;
+- ``published``: AutoAugment's published CIFAR-10 policy (Cubuk et al. 2019, Appendix);
+- ``ppo``: the policy found by ``PPOSampler(preset=...)`` (Cubuk et al. 2019, Sec. 3): the 25
+  sub-policies of the 5 best of ``--ppo-trials`` searched policies.
+
+The searches use the training images and score the child on the validation images (held out of
+the training split), never on the test images; the search child trains ``--search-epochs``.
+Search cost is reported as trainings and CPU minutes.
+
+Resumable: finished trainings of the arms are appended to ``benchmarks/results/augment_runs.jsonl``
+(shared with ``augment_regime``, whose none/crop+flip/Cutout trainings of the same setting and seed
+are reused), and both searches are Optuna studies in ``benchmarks/results/augment_final.db``
+(SQLite): running the same command again continues where it stopped. ``--stop-at HH:MM`` (UTC)
+stops before a training that would not finish in time (estimated from the trainings so far).
+
+Usage::
+
+    python -m benchmarks.augment_final --seeds 0 1 2 3 4 --ppo-trials 100 --search-epochs 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+import optuna
+
+from benchmarks import _harness
+from benchmarks.augment_regime import ARMS, RunLog, Setting, arm_stats, paired, pct, then_cutout, train_one
+
+DB = _harness.RESULTS / "augment_final.db"
+RA_N = (1, 2, 3)
+RA_M = (5, 9, 13)
+ORDER = ("none", "cropflip", "cutout", "randaugment", "trivialaugment", "published", "ppo")
+
+
+class OutOfTime(Exception):
+    """The next training would end after ``--stop-at``."""
+
+
+class Clock:
+    """Stops before a training that would end after the deadline (mean duration so far, else a guess)."""
+
+    def __init__(self, stop_at: str | None, guess_s: float) -> None:
+        self.deadline: float | None = None
+        if stop_at:
+            hh, mm = (int(x) for x in stop_at.split(":"))
+            now = dt.datetime.now(dt.UTC)
+            target = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+            if target < now:
+                target += dt.timedelta(days=1)
+            self.deadline = time.time() + (target - now).total_seconds()
+        self.durations: list[float] = []
+        self.guess = guess_s
+
+    def check(self) -> None:
+        if self.deadline is None:
+            return
+        expected = statistics.fmean(self.durations) if self.durations else self.guess
+        if time.time() + expected > self.deadline:
+            raise OutOfTime
+
+    def timed(self, fn: Callable[[], Any]) -> Any:
+        self.check()
+        start = time.time()
+        out = fn()
+        self.durations.append(time.time() - start)
+        return out
+
+
+def _storage() -> str:
+    return f"sqlite:///{DB}"
+
+
+def randaugment_search(setting: Setting, clock: Clock) -> optuna.Study:
+    """The (N, M) grid, one child training per point, validation accuracy as the score."""
+    from optnas.augment import rand_augment
+
+    grid = {"N": list(RA_N), "M": list(RA_M)}
+    study = optuna.create_study(
+        study_name=f"randaugment-{setting.key}",
+        storage=_storage(),
+        direction="maximize",
+        sampler=optuna.samplers.GridSampler(grid, seed=0),
+        load_if_exists=True,
+    )
+
+    def objective(trial: optuna.Trial) -> float:
+        n = int(trial.suggest_categorical("N", grid["N"]))
+        m = int(trial.suggest_categorical("M", grid["M"]))
+        result = train_one(setting, standard=True, augment=rand_augment(n, m, seed=0), seed=0)
+        for key in ("test_accuracy", "cpu_s", "wall_s"):
+            trial.set_user_attr(key, result[key])
+        trial.set_user_attr("val_curve", result["val_curve"])
+        return float(result["val_accuracy"])
+
+    while _complete(study) < len(RA_N) * len(RA_M):
+        clock.timed(lambda: study.optimize(objective, n_trials=1))
+    return study
+
+
+def ppo_search(setting: Setting, preset: str, n_trials: int, clock: Clock) -> optuna.Study:
+    """AutoAugment's search: ``PPOSampler(preset=preset)`` proposes the 30 decisions of a policy."""
+    from optnas.augment import suggest_policy
+    from optnas.samplers import PPOSampler
+
+    study = optuna.create_study(
+        study_name=f"ppo-{preset}-{setting.key}",
+        storage=_storage(),
+        direction="maximize",
+        sampler=PPOSampler(seed=0, preset=preset),
+        load_if_exists=True,
+    )
+
+    def objective(trial: optuna.Trial) -> float:
+        policy = suggest_policy(trial)
+        trial.set_user_attr("policy", policy.to_json(indent=None))
+        result = train_one(setting, standard=True, augment=policy.to_albumentations(seed=0), seed=0)
+        for key in ("test_accuracy", "cpu_s", "wall_s"):
+            trial.set_user_attr(key, result[key])
+        return float(result["val_accuracy"])
+
+    while _complete(study) < n_trials:
+        clock.timed(lambda: study.optimize(objective, n_trials=1))
+    return study
+
+
+def _complete(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+
+
+def _existing(name: str) -> optuna.Study | None:
+    if not DB.is_file():
+        return None
+    try:
+        return optuna.load_study(study_name=name, storage=_storage())
+    except KeyError:
+        return None
+
+
+def found_policy(study: optuna.Study, top: int = 5) -> Any:
+    """AutoAugment's final policy (Sec. 3): the sub-policies of the ``top`` best trials, best first."""
+    from optnas.augment import Policy, policy_from_params
+
+    done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
+    done.sort(key=lambda t: (-float(t.value or 0.0), t.number))
+    subs = [sp for t in done[:top] for sp in policy_from_params(t.params).subpolicies]
+    return Policy(tuple(subs))
+
+
+def search_cost(study: optuna.Study | None) -> dict[str, Any]:
+    if study is None:
+        return {"trainings": 0, "cpu_min": 0.0}
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return {"trainings": len(done), "cpu_min": sum(float(t.user_attrs.get("cpu_s", 0.0)) for t in done) / 60}
+
+
+def ppo_learning(study: optuna.Study | None, hidden_size: int) -> dict[str, Any] | None:
+    """Did the controller move? KL from uniform after the last update, early vs late rewards."""
+    if study is None or _complete(study) < 8:
+        return None
+    import math
+
+    import torch
+    from scipy.stats import mannwhitneyu
+
+    from optnas.controller import PolicyController, autoaugment_schema
+    from optnas.samplers import PPOSampler
+
+    done = sorted(
+        study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)),
+        key=lambda t: (t.datetime_complete, t.number),
+    )
+    values = [float(t.value or 0.0) for t in done]
+    q = len(values) // 4
+    sampler = study.sampler
+    kl = None
+    if isinstance(sampler, PPOSampler):
+        schema = autoaugment_schema()
+        controller = PolicyController(
+            schema.num_choices, hidden_size=hidden_size, generator=torch.Generator().manual_seed(0)
+        )
+        controller.load_state_dict(sampler.state(study).parameters)
+        with torch.no_grad():
+            actions, _ = controller.sample(torch.Generator().manual_seed(1), batch=256)
+            _, entropies = controller.evaluate(actions)
+        log_n = torch.tensor([math.log(n) for n in schema.num_choices])
+        kl = float((log_n - entropies).sum(dim=1).mean())
+    return {
+        "trials": len(values),
+        "early_mean": statistics.fmean(values[:q]),
+        "late_mean": statistics.fmean(values[-q:]),
+        "mannwhitney_p_one_sided": float(mannwhitneyu(values[-q:], values[:q], alternative="greater").pvalue),
+        "kl_to_uniform_end": kl,
+    }
+
+
+def write(
+    log: RunLog,
+    setting: Setting,
+    arms: dict[str, str],
+    labels: dict[str, str],
+    seeds: Sequence[int],
+    extra: dict[str, Any],
+    command: str,
+    status: str,
+) -> None:
+    by_arm: dict[str, list[dict[str, Any]]] = {}
+    for key, arm_id in arms.items():
+        rows = [log.find(setting, arm_id, s) for s in seeds]
+        by_arm[key] = [r for r in rows if r is not None]
+    stats = {k: arm_stats(rs) for k, rs in by_arm.items() if rs}
+    comparisons: dict[str, Any] = {}
+
+    def compare(a: str, b: str) -> None:
+        if a in stats and b in stats:
+            base = {r["seed"]: r["test_accuracy"] for r in by_arm[b]}
+            common = [r for r in by_arm[a] if r["seed"] in base]
+            if len(common) >= 2:
+                comparisons[f"{a} - {b}"] = paired(
+                    [r["test_accuracy"] for r in common], [base[r["seed"]] for r in common]
+                )
+
+    for key in ORDER:
+        if key not in ("none", "cropflip"):
+            compare(key, "cropflip")
+    compare("cropflip", "none")
+    compare("ppo", "randaugment")
+    compare("ppo", "trivialaugment")
+    s = setting
+    body = [
+        f"Setting: {s.train_size} training images, {s.val_size} validation images (the searches' score),"
+        f" {s.epochs} epochs, lr {s.lr}, batch {s.batch_size}, weight decay {s.weight_decay};"
+        f" child `{s.arch}`. Test accuracy on the 5,000 test images; training seeds {list(seeds)} (paired).",
+        "",
+    ]
+    rows = []
+    for key in ORDER:
+        if key not in arms:
+            continue
+        st = stats.get(key)
+        cost = extra.get("cost", {}).get(key, {"trainings": 0, "cpu_min": 0.0})
+        if st is None:
+            rows.append([labels[key], "not run yet", "-", "-", f"{cost['trainings']} / {cost['cpu_min']:.0f}"])
+            continue
+        per = ", ".join(f"{r['seed']}: {pct(r['test_accuracy'])}" for r in by_arm[key])
+        rows.append(
+            [
+                labels[key],
+                f"{pct(st['mean'])} ± {pct(st['sd'])}",
+                f"{len(st['test_accuracy'])}",
+                per,
+                f"{cost['trainings']} / {cost['cpu_min']:.0f}",
+            ]
+        )
+    body += _harness.md_table(
+        ["arm", "test acc. % (mean ± sd)", "seeds", "per seed", "search: trainings / CPU min"], rows
+    )
+    body += ["", "Paired differences (test accuracy points, one-sided: first arm better):", ""]
+    for name, p in comparisons.items():
+        tp = "-" if p["t_p_one_sided"] is None else f"{p['t_p_one_sided']:.4f}"
+        wp = "-" if p["wilcoxon_p_one_sided"] is None else f"{p['wilcoxon_p_one_sided']:.4f}"
+        body.append(
+            f"- {name}: {pct(p['mean_diff'])} ± {pct(p['sd_diff'])} over {p['n']} seeds, {p['wins']}/{p['n']} wins;"
+            f" paired t p = {tp}, Wilcoxon p = {wp}"
+        )
+    if extra.get("randaugment_grid"):
+        body += ["", "RandAugment grid (validation accuracy %):", ""]
+        grid = extra["randaugment_grid"]
+        body += _harness.md_table(
+            ["N \\ M", *[str(m) for m in RA_M]],
+            [[str(n), *[pct(grid.get(f"{n},{m}")) for m in RA_M]] for n in RA_N],
+        )
+    if extra.get("ppo_learning"):
+        learn = extra["ppo_learning"]
+        kl = learn["kl_to_uniform_end"]
+        body += [
+            "",
+            f"PPO search ({extra.get('preset')}): {learn['trials']} trials; first-quarter mean validation accuracy"
+            f" {pct(learn['early_mean'])} %, last quarter {pct(learn['late_mean'])} % (one-sided Mann-Whitney"
+            f" p = {learn['mannwhitney_p_one_sided']:.3g}); KL(controller || uniform) after the last update"
+            f" {'-' if kl is None else f'{kl:.2f}'} nats.",
+        ]
+    if extra.get("ppo_policy"):
+        body += ["", f"PPO-found policy: `{extra['ppo_policy']}`"]
+    done = [k for k in ORDER if k in stats and len(stats[k]["test_accuracy"]) >= len(seeds)]
+    headline = f"{len(done)} of {len(arms)} arms finished for {len(seeds)} seeds"
+    if "cropflip" in stats:
+        headline += f"; crop+flip {pct(stats['cropflip']['mean'])} %"
+    for key in ("ppo", "randaugment"):
+        if f"{key} - cropflip" in comparisons:
+            c = comparisons[f"{key} - cropflip"]
+            headline += f"; {key} - crop+flip {pct(c['mean_diff'])} (p={c['t_p_one_sided'] or float('nan'):.3g})"
+    meta = _harness.metadata(
+        command, setting=setting.__dict__, seeds=list(seeds), runs_file="benchmarks/results/augment_runs.jsonl"
+    )
+    _harness.write_report(
+        "augment_final",
+        meta=meta,
+        result={
+            "arms": {k: {"arm_id": arms[k], "label": labels[k], "runs": by_arm.get(k, [])} for k in arms},
+            "stats": stats,
+            "paired": comparisons,
+            **extra,
+        },
+        body=body,
+        title="Fair final comparison of augmentation methods (reduced CIFAR-10, CPU)",
+        headline=headline,
+        status=status,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train-size", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--search-epochs", type=int, default=20)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--ppo-trials", type=int, default=100)
+    parser.add_argument("--preset", default="small_budget")
+    parser.add_argument("--cutout-after-policy", action="store_true", help="Cutout 16 px after every policy arm")
+    parser.add_argument(
+        "--stages", nargs="+", default=["baselines", "randaugment", "ppo"], choices=["baselines", "randaugment", "ppo"]
+    )
+    parser.add_argument("--stop-at", default=None, help="UTC HH:MM; stop before a training that would end later")
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args(argv)
+    import torch
+
+    from optnas.augment import published_policy, rand_augment, trivial_augment
+    from optnas.controller import controller_preset
+
+    torch.set_num_threads(1)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    command = _harness.command_line("benchmarks.augment_final", argv)
+    setting = Setting(train_size=args.train_size, epochs=args.epochs)
+    search_setting = replace(setting, epochs=args.search_epochs)
+    log = RunLog()
+    clock = Clock(None if args.report_only else args.stop_at, guess_s=150.0)
+    suffix = "+cutout" if args.cutout_after_policy else ""
+
+    def policy_arm(make: Callable[[int], Any]) -> Callable[[int], Any]:
+        return (lambda seed: then_cutout(make(seed), seed)) if args.cutout_after_policy else make
+
+    arms: dict[str, str] = {
+        "none": "none",
+        "cropflip": "cropflip",
+        "cutout": "cutout",
+        "trivialaugment": "trivialaugment" + suffix,
+        "published": "autoaugment:cifar10" + suffix,
+    }
+    labels = {
+        "none": "none",
+        "cropflip": "crop + flip",
+        "cutout": "crop + flip + Cutout 16 px",
+        "trivialaugment": "TrivialAugment" + suffix,
+        "published": "AutoAugment published CIFAR-10" + suffix,
+        "randaugment": "RandAugment best",
+        "ppo": f"PPO-found ({args.preset})",
+    }
+    makers: dict[str, tuple[bool, Callable[[int], Any]]] = {
+        "none": ARMS["none"],
+        "cropflip": ARMS["cropflip"],
+        "cutout": ARMS["cutout"],
+        "trivialaugment": (True, policy_arm(lambda seed: trivial_augment(seed=seed))),
+        "published": (True, policy_arm(lambda seed: published_policy("cifar10").to_albumentations(seed=seed))),
+    }
+    extra: dict[str, Any] = {"preset": args.preset, "search_epochs": args.search_epochs, "cost": {}}
+    status = "partial"
+
+    def run_arm(key: str) -> None:
+        standard, make = makers[key]
+        for seed in args.seeds:
+            if log.find(setting, arms[key], seed) is not None:
+                continue
+            result = clock.timed(lambda seed=seed: train_one(setting, standard=standard, augment=make(seed), seed=seed))
+            log.add("final", setting, arms[key], seed, result)
+            print(f"final {arms[key]} seed {seed}: test {result['test_accuracy']:.4f}", flush=True)
+            write(log, setting, arms, labels, args.seeds, extra, command, "partial")
+
+    def add_randaugment(study: optuna.Study) -> None:
+        grid = {
+            f"{t.params['N']},{t.params['M']}": float(t.value or 0.0)
+            for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        }
+        extra["randaugment_grid"] = grid
+        extra["cost"]["randaugment"] = search_cost(study)
+        if _complete(study) >= len(RA_N) * len(RA_M):
+            n, m = int(study.best_trial.params["N"]), int(study.best_trial.params["M"])
+            arms["randaugment"] = f"randaugment:{n},{m}" + suffix
+            labels["randaugment"] = f"RandAugment best (N={n}, M={m})" + suffix
+            makers["randaugment"] = (True, policy_arm(lambda seed: rand_augment(n, m, seed=seed)))
+
+    def add_ppo(study: optuna.Study) -> None:
+        extra["cost"]["ppo"] = search_cost(study)
+        extra["ppo_learning"] = ppo_learning(study, controller_preset(args.preset).hidden_size)
+        if _complete(study) >= args.ppo_trials:
+            policy = found_policy(study)
+            digest = __import__("hashlib").sha256(policy.to_json(indent=None).encode()).hexdigest()[:10]
+            arms["ppo"] = f"ppo:{digest}" + suffix
+            extra["ppo_policy"] = policy.to_json(indent=None)
+            makers["ppo"] = (True, policy_arm(lambda seed: policy.to_albumentations(seed=seed)))
+
+    ra_name = f"randaugment-{search_setting.key}"
+    ppo_name = f"ppo-{args.preset}-{search_setting.key}"
+    for name, add in ((ra_name, add_randaugment), (ppo_name, add_ppo)):
+        existing = _existing(name)
+        if existing is not None:
+            if name == ppo_name:
+                from optnas.samplers import PPOSampler
+
+                existing = optuna.load_study(
+                    study_name=name, storage=_storage(), sampler=PPOSampler(seed=0, preset=args.preset)
+                )
+            add(existing)
+    try:
+        if not args.report_only:
+            if "baselines" in args.stages:
+                for key in ("none", "cropflip", "cutout", "trivialaugment", "published"):
+                    run_arm(key)
+            if "randaugment" in args.stages:
+                add_randaugment(randaugment_search(search_setting, clock))
+                write(log, setting, arms, labels, args.seeds, extra, command, "partial")
+                run_arm("randaugment")
+            if "ppo" in args.stages:
+                add_ppo(ppo_search(search_setting, args.preset, args.ppo_trials, clock))
+                write(log, setting, arms, labels, args.seeds, extra, command, "partial")
+                run_arm("ppo")
+            finished = all(log.find(setting, arms[k], s) for k in ORDER if k in arms for s in args.seeds)
+            status = "complete" if finished and len(arms) == len(ORDER) else "partial"
+    except OutOfTime:
+        print("stopping: the next training would end after --stop-at", flush=True)
+    write(log, setting, arms, labels, args.seeds, extra, command, status)
+    print(json.dumps({"status": status}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
