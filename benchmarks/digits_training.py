@@ -247,7 +247,8 @@ def one_run(ctx: Context, sampler_name: str, seed: int, mode: str, trials: int =
 
 # --- summary ----------------------------------------------------------------------------------------
 def checkpoints(trials: int) -> list[int]:
-    return list(range(BATCH, trials + 1, BATCH))
+    """Where the best value is reported: every batch of 8 (8/16/24/32), and the last trial."""
+    return sorted({*range(BATCH, trials + 1, BATCH), trials})
 
 
 def batch0_vs_rest(run: Mapping[str, Any]) -> dict[str, Any]:
@@ -383,8 +384,8 @@ def body(summary: Mapping[str, Any], meta: Mapping[str, Any]) -> list[str]:
         f"finished runs: {meta['finished_runs']} of {meta['planned_runs']}"
         + (" (the rest can be resumed with the same command)." if meta["finished_runs"] < meta["planned_runs"] else ".")
         + " Trial n of run s is trained with seed `SeedSequence([s, n])`, for every sampler. JointNAS's columns "
-        "at 8/16/24 trials are prefixes of its 32-trial plan (space-filling batch 0, predictor batches 1-2, "
-        "stage-2 batch 3).",
+        f"before {trials} trials are prefixes of its {trials}-trial plan (space-filling batch 0, predictor batches "
+        f"1-{trials // BATCH - 2}, stage-2 batch {trials // BATCH - 1}).",
         "",
     ]
     if meta.get("code_versions"):
@@ -570,7 +571,9 @@ def main(argv: list[str] | None = None) -> int:
     runs_dir = Path(results) / RUNS_DIR
     ctx = Context.load(epochs=args.epochs)
     settings = ctx.settings(args.trials)
-    base = _harness.metadata(_harness.command_line(MODULE, argv))
+    raw = list(sys.argv[1:] if argv is None else argv)
+    # the command that makes the runs (a --report-only rewrite reproduces nothing by itself)
+    base = _harness.metadata(_harness.command_line(MODULE, [a for a in raw if a != "--report-only"]))
     code = {k: base.get(k) for k in ("git_commit", "git_dirty", "git_dirty_sha256")}
     meta = {
         **base,

@@ -160,6 +160,12 @@ SECTIONS = (
         "TPE (the 64-trial target), GP, random and QMC samplers in the same run, sequential and in batches of 8",
     ),
     Section(
+        "digits_train",
+        "Search quality: digits with real training (no surrogate), the main job's study",
+        "python -m benchmarks.digits_training --seeds 10 --trials 32 --modes batch",
+        "TPE (constant liar), GP and random samplers on the same objective, in batches of 8",
+    ),
+    Section(
         "live_check",
         "Live check: JointNAS vs TPE with real training",
         "python -m benchmarks.live_check",

@@ -1,0 +1,77 @@
+"""The digits-train benchmark (benchmarks/digits_training.py): real training on a tiny budget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+
+from benchmarks import digits_training as dt
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def _check_run(run: dict, trials: int) -> None:
+    assert run["budget"] == trials and len(run["curve"]) == trials and len(run["trials"]) == trials
+    assert [t["number"] for t in run["trials"]] == list(range(trials))
+    best = [v for v in run["curve"] if v is not None]
+    assert best == sorted(best) and all(0.0 <= v <= 1.0 for v in best)
+    for t in run["trials"]:
+        assert t["value"] is None or 0.0 <= t["value"] <= 1.0
+        assert t["trained"] == t["feasible"]  # an infeasible candidate is never trained
+        assert t["trained"] or t["value"] == 0.0
+        assert t["macs"] is not None and t["params"]
+        assert t["train_seed"] == dt.train_seed(run["seed"], t["number"])
+    assert 0 <= run["n_feasible"] <= trials and run["n_trained"] == run["n_feasible"]
+
+
+def test_train_seed_is_per_seed_and_trial() -> None:
+    seeds = {dt.train_seed(s, n) for s in range(3) for n in range(32)}
+    assert len(seeds) == 96 and all(0 <= x < 2**31 for x in seeds)
+    assert dt.train_seed(1, 5) == dt.train_seed(1, 5)
+
+
+def test_tiny_run_writes_resumable_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--seeds", "1", "--trials", "2", "--epochs", "1", "--samplers", "random,tpe", "--out", str(tmp_path)]
+    assert dt.main(argv) == 0
+    runs_dir = tmp_path / dt.RUNS_DIR
+    files = sorted(p.name for p in runs_dir.glob("*.json"))
+    assert files == ["batch-random-seed0.json", "batch-tpe-seed0.json"]
+    for f in files:
+        saved = json.loads((runs_dir / f).read_text())
+        assert saved["settings"]["trials"] == 2 and saved["settings"]["epochs_override"] == 1
+        assert "git_commit" in saved["code"]
+        _check_run(saved["run"], 2)
+    data = json.loads((tmp_path / f"{dt.NAME}.json").read_text())
+    assert data["meta"]["status"] == "complete" and data["meta"]["finished_runs"] == 2
+    assert data["meta"]["command"].startswith("python -m benchmarks.digits_training")
+    s = data["result"]["summary"]["batch"]
+    assert set(s["table"]) == {"tpe", "random"}
+    for cells in s["table"].values():
+        assert set(cells) == {"2"}
+        c = cells["2"]
+        assert c["n_seeds"] == 1 and 0.0 <= c["q1"] <= c["median"] <= c["q3"] <= 1.0
+    assert s["main_job_target"]["tpe"]["n_seeds"] == 1
+    assert 0.0 <= s["feasible_fraction"]["tpe"] <= 1.0 and s["train_s_per_trained"]["tpe"] >= 0.0
+    md = (tmp_path / f"{dt.NAME}.md").read_text()
+    assert md.startswith("# Search quality: digits, real training") and "Main-job target" in md
+    # resumed: the finished runs are skipped, not retrained
+    before = {f: (runs_dir / f).stat().st_mtime_ns for f in files}
+    capsys.readouterr()
+    assert dt.main(argv) == 0
+    assert "2 runs saved, 0 to do" in capsys.readouterr().out
+    assert {f: (runs_dir / f).stat().st_mtime_ns for f in files} == before
+    # other settings do not reuse them
+    assert dt.load_runs(runs_dir, {**saved["settings"], "trials": 3}) == []
+
+
+@pytest.mark.slow
+def test_jointnas_run_records_its_batches() -> None:
+    ctx = dt.Context.load(epochs=1)
+    run = dt.one_run(ctx, "jointnas", 0, "batch", 16)
+    _check_run(run, 16)
+    assert [t["jointnas_batch"] for t in run["trials"]] == [0] * 8 + [1] * 8
+    target = dt.summarize([run], 16)["batch"]["main_job_target"]["jointnas"]
+    assert target["n_seeds"] == 1 and target["beats"] in (0, 1)
