@@ -448,8 +448,10 @@ def _optimize(
             optuna.storages.fail_stale_trials(study)
             time.sleep(1.0)
             continue
-        if not _has_heartbeat(study):
-            _fail_dead_local_trials(study, max_retry, stream)
+        # A dead worker of this host is known at once (its pid is gone), heartbeat or not: its trial
+        # is queued again *before* this worker asks for a new one, so a resumed single-worker run
+        # evaluates it first and plans the next batch exactly as an uninterrupted run would.
+        _fail_dead_local_trials(study, max_retry, stream)
         tracker.trial_id = tracker.number = None
         study.optimize(guarded, n_trials=1, catch=(Exception,), gc_after_trial=False)
         mine = _after_trial(study, tracker, max_retry, stream)
@@ -472,12 +474,6 @@ def _optimize(
             _log_trial(study, t, stream)
 
 
-def _has_heartbeat(study: optuna.Study) -> bool:
-    from optuna.storages._heartbeat import is_heartbeat_enabled
-
-    return is_heartbeat_enabled(study._storage)
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -489,7 +485,7 @@ def _alive(pid: int) -> bool:
 
 
 def _fail_dead_local_trials(study: optuna.Study, max_retry: int, stream: Any) -> None:
-    """Without heartbeats (a journal storage): fail and retry running trials of dead workers on this host."""
+    """Fail and retry the running trials of dead workers on this host (no heartbeat grace needed)."""
     from optuna.exceptions import UpdateFinishedTrialError
 
     host = socket.gethostname()
