@@ -292,3 +292,15 @@ def test_every_shipped_study_file_parses_into_its_kinds_sections(path: Path) -> 
     assert kind.sampler_section.parse(summary["sampler"]) == config.sampler
     if kind.augment_section is not None:
         assert kind.augment_section.parse(summary["augment"]) == config.augment
+
+
+def test_sampler_sections_name_only_real_constructor_arguments() -> None:
+    """A guard for whoever changes a sampler's constructor: its study-file section must follow."""
+    import inspect
+
+    from optnas.samplers import JointNASSampler, PPOSampler
+
+    joint = set(inspect.signature(JointNASSampler).parameters)
+    renamed = {"predictor": "predictor_config", "ga": "ga_config"}
+    assert {renamed.get(n, n) for n in JointNASSamplerSection._names()} <= joint
+    assert set(PPOSamplerSection._names()) <= set(inspect.signature(PPOSampler).parameters)
