@@ -128,6 +128,8 @@ class PPOSamplerSection(SamplerSection):
     """``[sampler]`` of an ``autoaugment`` study: the PPO controller (AutoAugment Sec. 3; ``PPOSampler``).
 
     Attributes:
+        preset: the named settings the others default to (``PPOSampler``'s ``preset``:
+            ``"paper"``, the default, or ``"small_budget"``).
         batch_size: completed trials per PPO update.
         learning_rate: the controller's learning rate (paper: 0.00035).
         entropy_weight: entropy penalty (paper: 1e-5).
@@ -137,6 +139,7 @@ class PPOSamplerSection(SamplerSection):
         ppo_epochs: optimization epochs per update.
     """
 
+    preset: str | None = None
     batch_size: int | None = None
     learning_rate: float | None = None
     entropy_weight: float | None = None
@@ -146,6 +149,7 @@ class PPOSamplerSection(SamplerSection):
     ppo_epochs: int | None = None
 
     def __post_init__(self) -> None:
+        _opt("sampler.preset", self.preset, v.string)
         for name in ("batch_size", "hidden_size", "ppo_epochs"):
             _opt(f"sampler.{name}", getattr(self, name), v.positive_int)
         _number("sampler.learning_rate", self.learning_rate, 0.0, open_low=True)

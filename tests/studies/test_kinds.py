@@ -304,3 +304,14 @@ def test_sampler_sections_name_only_real_constructor_arguments() -> None:
     renamed = {"predictor": "predictor_config", "ga": "ga_config"}
     assert {renamed.get(n, n) for n in JointNASSamplerSection._names()} <= joint
     assert set(PPOSamplerSection._names()) <= set(inspect.signature(PPOSampler).parameters)
+
+
+def test_the_ppo_preset_goes_through_the_study_file() -> None:
+    small = parse_study(_minimal(REGISTRY["autoaugment"], sampler={"preset": "small_budget"}))
+    assert make_sampler(small, None).hidden_size == 32  # type: ignore[attr-defined]
+    explicit = parse_study(_minimal(REGISTRY["autoaugment"], sampler={"preset": "small_budget", "hidden_size": 48}))
+    assert make_sampler(explicit, None).hidden_size == 48  # type: ignore[attr-defined]
+    assert make_sampler(parse_study(_minimal(REGISTRY["autoaugment"])), None).hidden_size == 100  # type: ignore[attr-defined]
+    huge = parse_study(_minimal(REGISTRY["autoaugment"], sampler={"preset": "huge"}))
+    with pytest.raises(ConfigError, match=r"^sampler\.preset='huge': unknown PPO preset; expected one of "):
+        make_sampler(huge, None)
