@@ -39,6 +39,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
@@ -224,6 +225,7 @@ def write(
     extra: dict[str, Any],
     command: str,
     status: str,
+    out: Path = _harness.RESULTS,
 ) -> None:
     by_arm: dict[str, list[dict[str, Any]]] = {}
     for key, arm_id in arms.items():
@@ -327,6 +329,7 @@ def write(
         title="Fair final comparison of augmentation methods (reduced CIFAR-10, CPU)",
         headline=headline,
         status=status,
+        results_dir=out,
     )
 
 
@@ -344,7 +347,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--stop-at", default=None, help="UTC HH:MM; stop before a training that would end later")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--out", type=Path, default=_harness.RESULTS, help="results folder (runs, studies, report)")
     args = parser.parse_args(argv)
+    global DB
+    DB = args.out / "augment_final.db"
+    args.out.mkdir(parents=True, exist_ok=True)
     import torch
 
     from optnas.augment import published_policy, rand_augment, trivial_augment
@@ -355,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     command = _harness.command_line("benchmarks.augment_final", argv)
     setting = Setting(train_size=args.train_size, epochs=args.epochs)
     search_setting = replace(setting, epochs=args.search_epochs)
-    log = RunLog()
+    log = RunLog(args.out / "augment_runs.jsonl")
     clock = Clock(None if args.report_only else args.stop_at, guess_s=150.0)
     suffix = "+cutout" if args.cutout_after_policy else ""
 
@@ -396,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
             result = clock.timed(lambda seed=seed: train_one(setting, standard=standard, augment=make(seed), seed=seed))
             log.add("final", setting, arms[key], seed, result)
             print(f"final {arms[key]} seed {seed}: test {result['test_accuracy']:.4f}", flush=True)
-            write(log, setting, arms, labels, args.seeds, extra, command, "partial")
+            write(log, setting, arms, labels, args.seeds, extra, command, "partial", args.out)
 
     def add_randaugment(study: optuna.Study) -> None:
         grid = {
@@ -440,17 +447,17 @@ def main(argv: list[str] | None = None) -> int:
                     run_arm(key)
             if "randaugment" in args.stages:
                 add_randaugment(randaugment_search(search_setting, clock))
-                write(log, setting, arms, labels, args.seeds, extra, command, "partial")
+                write(log, setting, arms, labels, args.seeds, extra, command, "partial", args.out)
                 run_arm("randaugment")
             if "ppo" in args.stages:
                 add_ppo(ppo_search(search_setting, args.preset, args.ppo_trials, clock))
-                write(log, setting, arms, labels, args.seeds, extra, command, "partial")
+                write(log, setting, arms, labels, args.seeds, extra, command, "partial", args.out)
                 run_arm("ppo")
             finished = all(log.find(setting, arms[k], s) for k in ORDER if k in arms for s in args.seeds)
             status = "complete" if finished and len(arms) == len(ORDER) else "partial"
     except OutOfTime:
         print("stopping: the next training would end after --stop-at", flush=True)
-    write(log, setting, arms, labels, args.seeds, extra, command, status)
+    write(log, setting, arms, labels, args.seeds, extra, command, status, args.out)
     print(json.dumps({"status": status}), flush=True)
     return 0
 
