@@ -41,5 +41,5 @@ def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f"optnas.{name}")
     if name == "evolve":
-        return importlib.import_module("optnas.evolution").evolve
+        return importlib.import_module("optnas.studies").evolve
     raise AttributeError(f"module 'optnas' has no attribute {name!r}")

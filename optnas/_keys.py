@@ -9,7 +9,6 @@ studies can be read (and changed) in one file.
 from __future__ import annotations
 
 __all__ = [
-    "ADOPTED_ATTR",
     "ARTIFACT_ATTR",
     "CLASSES_ATTR",
     "CONFIG_ATTR",
@@ -18,11 +17,9 @@ __all__ = [
     "ES_ATTR",
     "FAILURES_ATTR",
     "INTERRUPTS_ATTR",
-    "JOINTNAS_ADOPTED",
     "JOINTNAS_CLAIM",
     "JOINTNAS_PLAN",
     "JOINTNAS_POSITION",
-    "JOINTNAS_RELEASED",
     "JOINTNAS_SEED",
     "JOINTNAS_WORKER",
     "KIND_ATTR",
@@ -37,7 +34,7 @@ __all__ = [
 # --- JointNASSampler (trial and study system attributes) -------------------------------------
 #: A trial's plan position: the number of sampler-driven trials created before it.
 JOINTNAS_POSITION = "jointnas:position"
-#: The worker (host:pid:thread) that created a trial.
+#: The worker (host:pid:thread) running a trial (a retry records its own).
 JOINTNAS_WORKER = "jointnas:worker"
 #: Study attribute prefix of a batch's stored plan (``jointnas:plan:<t>``).
 JOINTNAS_PLAN = "jointnas:plan:"
@@ -45,12 +42,6 @@ JOINTNAS_PLAN = "jointnas:plan:"
 JOINTNAS_SEED = "jointnas:seed"
 #: Study attribute prefix of a batch's planning claim (``jointnas:planning:<t>``).
 JOINTNAS_CLAIM = "jointnas:planning:"
-#: On a waiting (retry) trial that a blocked worker took over: the number of the adopting trial.
-ADOPTED_ATTR = "jointnas:adopted_by"
-#: On the adopting trial: the number of the waiting trial it took over.
-JOINTNAS_ADOPTED = "jointnas:adopted"
-#: On a waiting trial that carries a released position: the trial that released it.
-JOINTNAS_RELEASED = "jointnas:released_from"
 #: System-attribute prefix of Optuna's ``trial.set_constraint`` values.
 CONSTRAINT_PREFIX = "constraints:"
 

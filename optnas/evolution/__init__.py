@@ -8,15 +8,11 @@ Public names: :class:`GAConfig`, :class:`GAResult`, :func:`adaptive_ga`,
 :func:`crossover_probability`, :func:`mutation_probability` (the adaptive rates of
 Srinivas & Patnaik, 1994).
 
-``optnas.evolution.evolve``, ``load_predictor``, ``save_predictor`` and ``Candidate`` still
-resolve, lazily, to their new homes (for code written before the move); import them from
-:mod:`optnas.studies` / :mod:`optnas.predictor` instead.
+``evolve``, ``load_predictor`` and ``Candidate`` live in :mod:`optnas.studies`, and
+``save_predictor`` in :mod:`optnas.predictor`.
 """
 
 from __future__ import annotations
-
-import importlib
-from typing import Any
 
 from optnas.evolution._config import GAConfig
 from optnas.evolution._ga import GAResult, adaptive_ga
@@ -29,17 +25,3 @@ __all__ = [
     "crossover_probability",
     "mutation_probability",
 ]
-
-#: Names that moved out of this layer: name -> module that has it now.
-_MOVED = {
-    "Candidate": "optnas.studies._evolve",
-    "evolve": "optnas.studies._evolve",
-    "load_predictor": "optnas.studies._evolve",
-    "save_predictor": "optnas.predictor._artifact",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

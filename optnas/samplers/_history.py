@@ -21,7 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 from optnas._errors import ConfigError
 from optnas.space import SearchSpace
 
-__all__ = ["training_data"]
+__all__ = ["candidate_rows", "training_data"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -66,3 +66,21 @@ def training_data(
         used.append(tr)
     cols = np.array(rows) if rows else np.zeros((0, len(space.dims)))
     return cols, np.array(ys, dtype=float), used
+
+
+def candidate_rows(trials: Sequence[FrozenTrial], space: SearchSpace) -> FloatArray:
+    """Column rows of every trial of ``trials`` that holds a full candidate of ``space``, any state.
+
+    The candidates a new batch must not propose again: evaluated, running, queued for a retry,
+    or failed (a failed candidate is retried as it was, never re-planned).
+    """
+    names = set(space.names)
+    rows: list[FloatArray] = []
+    for tr in trials:
+        if not names <= tr.params.keys():
+            continue
+        try:
+            rows.append(space.to_columns([tr.params])[0])
+        except ConfigError:
+            continue
+    return np.array(rows) if rows else np.zeros((0, len(space.dims)))

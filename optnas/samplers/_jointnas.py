@@ -20,16 +20,20 @@ State lives in storage (DESIGN.md). Every trial the sampler proposes gets a *pos
 plan: the number of sampler-driven trials (those without fixed parameters) created before it, a
 value storage assigns atomically through trial numbers, so concurrent workers never share one.
 The plan of a batch is a deterministic function of the seed, the batch index and the trials of
-the earlier batches; it is computed once all of them have finished (a batch barrier, at which
-stale trials are failed through Optuna's heartbeat) and stored as a study system attribute. A
-retried trial (``RetryHeartbeatStaleTrialCallback``) inherits its position, so a killed
-worker's candidate is evaluated again, not lost.
+the earlier batches; it is computed once no trial of an earlier batch is *running* (a batch
+barrier, at which stale trials are failed through Optuna's heartbeat) and stored as a study
+system attribute.
 
-A retry is queued as a waiting trial, but the surviving workers may all be waiting at the next
-batch's barrier, where none of them can pop it. A worker blocked by such a waiting trial
-therefore *adopts* it: it claims the waiting trial atomically (failing it, marked
-``jointnas:adopted_by``), evaluates that position itself, and hands its own position to a new
-waiting trial (``jointnas:released_from``), which the next free worker picks up.
+Retries are Optuna's own: a failed or dead worker's trial is queued again as a waiting trial with
+the same parameters and system attributes (``RetryHeartbeatStaleTrialCallback``,
+:func:`optnas.studies.requeue`), so it inherits its position and is popped before any new trial
+is created. A waiting trial never blocks a barrier: the workers at the barrier could not pop it,
+so waiting for it could deadlock. A batch planned while an earlier candidate waits for its retry
+treats that candidate (and every failed or running one) as *pending*: it is left out of the
+pool and of the fit, never proposed a second time, and its result joins the next batch's fit.
+A single worker that is stopped and restarted on its host evaluates the queued retry first
+(``optnas run`` fails a dead local worker's trial at once, heartbeat or not), so it makes exactly
+the plans of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -49,15 +53,12 @@ from optuna.trial import FrozenTrial, TrialState
 
 from optnas._errors import ConfigError
 from optnas._keys import (
-    ADOPTED_ATTR,
     CLASSES_ATTR,
     CONSTRAINT_PREFIX,
     ES_ATTR,
-    JOINTNAS_ADOPTED,
     JOINTNAS_CLAIM,
     JOINTNAS_PLAN,
     JOINTNAS_POSITION,
-    JOINTNAS_RELEASED,
     JOINTNAS_SEED,
     JOINTNAS_WORKER,
     SPACE_ATTR,
@@ -65,10 +66,9 @@ from optnas._keys import (
 from optnas.constraints import Constraint, check_satisfiable
 from optnas.samplers._costs import AnalyticCost, CostFn, CostModel, FunctionCost
 from optnas.samplers._early_stop import early_stopping_epochs
-from optnas.samplers._history import training_data
+from optnas.samplers._history import candidate_rows, training_data
 from optnas.samplers._planner import Plan, Planner, PlannerConfig
 from optnas.samplers._storage import (
-    claim_waiting_trial,
     record_heartbeat,
     set_study_attr,
     set_trial_attr,
@@ -83,7 +83,7 @@ if TYPE_CHECKING:
     from optnas.evolution import GAConfig
     from optnas.predictor import Predictor, PredictorConfig
 
-__all__ = ["ADOPTED_ATTR", "JointNASSampler", "epoch_budget"]
+__all__ = ["JointNASSampler", "epoch_budget"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -93,12 +93,7 @@ _PLAN = JOINTNAS_PLAN
 _SEED = JOINTNAS_SEED
 _CLAIM = JOINTNAS_CLAIM
 _CLAIM_TIMEOUT = 120.0
-_ADOPTED = JOINTNAS_ADOPTED
-_RELEASED = JOINTNAS_RELEASED
 _CONSTRAINT_PREFIX = CONSTRAINT_PREFIX
-_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-#: Seconds a barrier waits for the retry of a trial that has just failed (see _wait_for_barrier).
-_RETRY_SETTLE = 2.0
 
 
 def epoch_budget(trial: optuna.trial.BaseTrial) -> int | None:
@@ -165,11 +160,11 @@ class JointNASSampler(BaseSampler):
             pool's median nearest-neighbour distance in the encoding (0 disables).
         independent_sampler: sampler for parameters outside the planned space (default: a
             seeded :class:`~optuna.samplers.RandomSampler`).
-        wait_timeout: seconds to wait at a batch barrier for other workers' trials before
-            planning with the trials available (``None``: wait as long as it takes).
+        wait_timeout: seconds to wait at a batch barrier for other workers' running trials
+            before planning with the trials available (``None``: wait as long as it takes).
         poll_interval: seconds between barrier checks.
         artifact_store: an Optuna artifact store; when set, the stage-2 predictor is uploaded to
-            it as a study artifact (:func:`optnas.evolution.evolve` reuses it).
+            it as a study artifact (:func:`optnas.studies.evolve` reuses it).
     """
 
     def __init__(
@@ -315,12 +310,13 @@ class JointNASSampler(BaseSampler):
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self._independent.before_trial(study, trial)
         record_heartbeat(study, trial)  # so that even a worker killed right away has its trial retried
+        # The worker running the trial now (a retry copies its dead predecessor's attributes).
+        set_trial_attr(study, trial, _WORKER, worker_id())
         if _POS in trial.system_attrs or not _is_fresh(trial):
             return
         trials = study.get_trials(deepcopy=False)
         ticket = sum(1 for t in trials if t.number < trial.number and _is_fresh(t))
         set_trial_attr(study, trial, _POS, ticket)
-        set_trial_attr(study, trial, _WORKER, worker_id())
 
     def sample_relative(
         self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -346,11 +342,8 @@ class JointNASSampler(BaseSampler):
         self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         """The trial's candidate from the plan of its batch (recorded in its user attributes)."""
-        while True:  # re-locate after adopting a waiting trial's position at a barrier
-            t, j, stage = self.locate(int(trial.system_attrs[_POS]))
-            plan = self._plan(study, t, trial)
-            if plan is not None:
-                break
+        t, j, stage = self.locate(int(trial.system_attrs[_POS]))
+        plan = self._plan(study, t)
         if j >= len(plan["candidates"]):
             return {}  # a batch the pool could not fill: the independent sampler takes the slot
         cand = plan["candidates"][j]
@@ -439,8 +432,8 @@ class JointNASSampler(BaseSampler):
         return seed
 
     # --- planning ----------------------------------------------------------------------------------
-    def _plan(self, study: optuna.Study, t: int, trial: FrozenTrial | None = None) -> dict[str, Any] | None:
-        """The plan of batch ``t``; ``None`` when ``trial`` adopted another position meanwhile."""
+    def _plan(self, study: optuna.Study, t: int) -> dict[str, Any]:
+        """The plan of batch ``t``: the stored one, else made (and stored) after the barrier."""
         key = (study._study_id, t)
         if key in self._plans:
             return self._plans[key]
@@ -448,9 +441,7 @@ class JointNASSampler(BaseSampler):
         if stored is not None:
             self._plans[key] = stored
             return dict(stored)
-        complete = self._wait_for_barrier(study, t, trial)
-        if complete is None:
-            return None
+        complete = self._wait_for_barrier(study, t)
         if complete:
             stored = self._await_other_planner(study, t)
             if stored is not None:
@@ -458,7 +449,12 @@ class JointNASSampler(BaseSampler):
                 return dict(stored)
         plan = self._make_plan(study, t)
         if complete:
-            set_study_attr(study, f"{_PLAN}{t}", plan)
+            # First writer wins: a plan another worker stored meanwhile is the batch's plan.
+            stored = study_attrs(study).get(f"{_PLAN}{t}")
+            if stored is not None:
+                plan = dict(stored)
+            else:
+                set_study_attr(study, f"{_PLAN}{t}", plan)
             self._plans[key] = plan
         return plan
 
@@ -507,75 +503,37 @@ class JointNASSampler(BaseSampler):
                 ticket += 1
         return out
 
-    def _wait_for_barrier(self, study: optuna.Study, t: int, trial: FrozenTrial | None = None) -> bool | None:
-        """Wait until every trial of batches ``< t`` has finished.
+    def _wait_for_barrier(self, study: optuna.Study, t: int) -> bool:
+        """Wait until no trial of batches ``< t`` is running.
 
-        Returns ``True`` when the barrier was met (the plan is then deterministic and stored),
-        ``False`` when planning proceeds with the trials available: after ``wait_timeout``, or at
-        once when every blocking trial belongs to this very thread (an ask-and-tell user with
-        several open trials), since waiting could never end. Returns ``None`` when ``trial``
-        adopted a blocking waiting trial's position instead (see the module docstring).
+        Waiting trials (queued retries) do not block: see the module docstring. Returns ``True``
+        when the barrier was met (the plan is then stored), ``False`` when planning proceeds with
+        the trials available: after ``wait_timeout``, or at once when every running trial that
+        blocks belongs to this very thread (an ask-and-tell user with several open trials), since
+        waiting could never end.
         """
         if t == 0:
             return True
         start = time.monotonic()
         me = worker_id()
-        settled = False
         while True:
             trials = study.get_trials(deepcopy=False)
             pos = self._positions(trials)
-            earlier = [tr for tr in trials if tr.number in pos and self.locate(pos[tr.number])[0] < t]
-            blockers = [tr for tr in earlier if tr.state in (TrialState.RUNNING, TrialState.WAITING)]
+            blockers = [
+                tr
+                for tr in trials
+                if tr.state == TrialState.RUNNING and tr.number in pos and self.locate(pos[tr.number])[0] < t
+            ]
             if not blockers:
-                # Optuna fails a stale trial first and queues its retry right after: a position whose
-                # trials all failed may be about to get one. Look again once before planning without it.
-                failed = {pos[tr.number] for tr in earlier if tr.state == TrialState.FAIL}
-                failed -= {pos[tr.number] for tr in earlier if tr.state != TrialState.FAIL}
-                if failed and not settled:
-                    settled = True
-                    time.sleep(_RETRY_SETTLE)
-                    continue
                 return True
-            if all(tr.state == TrialState.RUNNING and tr.system_attrs.get(_WORKER) == me for tr in blockers):
+            if all(tr.system_attrs.get(_WORKER) == me for tr in blockers):
                 return False
-            waiting = [tr for tr in blockers if tr.state == TrialState.WAITING]
-            if trial is not None and waiting and self._adopt(study, trial, waiting, pos):
-                return None
             if self.wait_timeout is not None and time.monotonic() - start > self.wait_timeout:
                 return False
             with warnings.catch_warnings():  # "experimental" in Optuna 5, as Optuna's own loop says
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 optuna.storages.fail_stale_trials(study)
             time.sleep(self.poll_interval)
-
-    def _adopt(
-        self, study: optuna.Study, trial: FrozenTrial, waiting: Sequence[FrozenTrial], pos: dict[int, int]
-    ) -> bool:
-        """Take over the position of a waiting trial that blocks ``trial`` at a barrier.
-
-        Only a trial that has not suggested anything yet can change its position. Its own
-        position goes to a new waiting trial, so no position is lost and none is evaluated twice.
-
-        The trial takes the new position *before* it claims the waiting one: at no moment may
-        another worker see the adopted position without a running or waiting trial, or it would
-        pass the barrier and plan the next batch without that candidate's result.
-        """
-        if trial.params:
-            return False
-        own = int(trial.system_attrs[_POS])
-        for w in sorted(waiting, key=lambda x: x.number):
-            set_trial_attr(study, trial, _POS, pos[w.number])
-            if not claim_waiting_trial(study, w, ADOPTED_ATTR, trial.number):
-                set_trial_attr(study, trial, _POS, own)
-                continue
-            set_trial_attr(study, trial, _ADOPTED, w.number)
-            # Until this exists, this trial (running, at an earlier batch) blocks every barrier
-            # that ``own`` would block.
-            study.add_trial(
-                optuna.trial.create_trial(state=TrialState.WAITING, system_attrs={_POS: own, _RELEASED: trial.number})
-            )
-            return True
-        return False
 
     def _training_data(
         self, study: optuna.Study, space: SearchSpace, budget: int | None = None, *, before: int | None = None
@@ -593,6 +551,18 @@ class JointNASSampler(BaseSampler):
         return training_data(
             trials, space, study.direction, budget=budget, order=lambda x: (pos.get(x.number, math.inf), x.number)
         )
+
+    def _pending(self, study: optuna.Study, space: SearchSpace, t: int, used: Sequence[FrozenTrial]) -> FloatArray:
+        """Candidates of earlier batches without a score in the fit (running, queued, failed)."""
+        trials = study.get_trials(deepcopy=False)
+        pos = self._positions(trials)
+        fitted = {tr.number for tr in used}
+        rest = [
+            tr
+            for tr in trials
+            if tr.number not in fitted and (tr.number not in pos or self.locate(pos[tr.number])[0] < t)
+        ]
+        return candidate_rows(sorted(rest, key=lambda x: x.number), space)
 
     def _planner(self, space: SearchSpace) -> Planner:
         key = space.fingerprint()
@@ -626,20 +596,21 @@ class JointNASSampler(BaseSampler):
         seed = self._seed(study)
         budget = self._early_stopping(study, t)
         cols, y, used = self._training_data(study, space, budget, before=t)
+        pending = self._pending(study, space, t, used)
         if t > 0 and len(y) < 2:
             self._warn_once(
                 study,
                 f"no-data:{t}",
                 f"JointNAS batch {t}: only {len(y)} completed trial(s) with a finite value to fit the predictor on "
-                "(the others failed or returned NaN); planning a space-filling batch instead",
+                "(the others are still running, failed or returned NaN); planning a space-filling batch instead",
             )
         planner = self._planner(space)
-        plan = planner.plan(t, cols, y, seed=seed)
+        plan = planner.plan(t, cols, y, seed=seed, pending=pending)
         self.last_plan = plan
         if planner.last_predictor is not None and len(y) >= 2:
             self.last_predictor = planner.last_predictor
             if t == self.n_batches and self.artifact_store is not None:
-                from optnas.evolution._reuse import save_predictor
+                from optnas.predictor import save_predictor
 
                 save_predictor(study, planner.last_predictor, self.artifact_store, constraints=self.constraints)
         candidates: list[dict[str, Any]] = [
@@ -688,5 +659,5 @@ class JointNASSampler(BaseSampler):
 
 
 def _is_fresh(trial: FrozenTrial) -> bool:
-    """A trial that draws a new position: not enqueued, not a retry, not a released position."""
-    return not ({"fixed_params", "failed_trial", _RELEASED} & trial.system_attrs.keys())
+    """A trial that draws a new position: not enqueued, not a retry."""
+    return not ({"fixed_params", "failed_trial"} & trial.system_attrs.keys())

@@ -233,9 +233,15 @@ class Planner:
         return self.cost is not None and self.cost.cheap(self.space)
 
     # --- Algorithm 1 ------------------------------------------------------------------------------
-    def plan(self, t: int, cols: FloatArray, y: FloatArray, *, seed: int) -> Plan:
-        """Batch ``t`` given the evaluated candidates ``cols`` (column rows) and scores ``y``."""
+    def plan(self, t: int, cols: FloatArray, y: FloatArray, *, seed: int, pending: FloatArray | None = None) -> Plan:
+        """Batch ``t`` given the evaluated candidates ``cols`` (column rows) and scores ``y``.
+
+        ``pending`` holds candidates that are taken but have no score (running, queued for a
+        retry, failed): they are never proposed again and count as seen by the diversity rule,
+        as pending points do in asynchronous batch Bayesian optimization.
+        """
         rng = np.random.default_rng([seed, t])
+        seen = cols if pending is None or not len(pending) else np.concatenate([cols, pending])
         size = self.config.batch_sizes(t)
         stage = "stage2" if t == self.config.n_batches else "stage1"
         if t == 0 or len(y) < 2:
@@ -243,6 +249,9 @@ class Planner:
             pool = self._feasible_pool(rng, self.config.pool_size, seed)
             if len(pool) < size:  # fewer distinct feasible points than slots: repeat some
                 pool = np.concatenate([pool, pool[np.arange(size - len(pool)) % len(pool)]])
+            if len(seen):
+                unseen = _drop_seen(pool, seen)
+                pool = unseen if len(unseen) >= size else pool
             order = _space_filling(self.space.encode(pool), 4 * size)
             return self._finish(t, "stage1", pool, order, None, size, 0)
         predictor = self.fit(cols, y, seed)
@@ -252,18 +261,18 @@ class Planner:
             pool = self._feasible_pool(rng, self.config.pool_size, seed)
             if self.config.acquisition == "ensemble":
                 pool = np.concatenate([pool, self._local_pool(cols, y, rng, seed)])
-        pool = _drop_seen(pool, cols)
+        pool = _drop_seen(pool, seen)
         if len(pool) < size:
             # The GA (or a nearly exhausted space) left fewer unseen candidates than slots: top up
             # from a fresh feasible pool, and if the feasible space is exhausted, re-propose feasible
             # evaluated candidates rather than leave a slot to an unconstrained sampler.
             fresh = self._feasible_pool(rng, self.config.pool_size, seed)
-            extra = _drop_seen(fresh, np.concatenate([cols, pool]))
+            extra = _drop_seen(fresh, np.concatenate([seen, pool]))
             pool = np.concatenate([pool, extra])
             if len(pool) < size:
                 pool = np.concatenate([pool, fresh[: size - len(pool)]])
         members = predictor.predict_members(pool)
-        order = self._acquire(members, pool, cols, seed, stage)
+        order = self._acquire(members, pool, seen, seed, stage)
         return self._finish(t, stage, pool, order, members.mean(axis=1), size, len(y))
 
     def fit(self, cols: FloatArray, y: FloatArray, seed: int) -> Predictor:

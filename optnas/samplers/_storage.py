@@ -14,10 +14,9 @@ import threading
 from typing import Any
 
 import optuna
-from optuna.exceptions import UpdateFinishedTrialError
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
-__all__ = ["claim_waiting_trial", "record_heartbeat", "set_study_attr", "set_trial_attr", "study_attrs", "worker_id"]
+__all__ = ["record_heartbeat", "set_study_attr", "set_trial_attr", "study_attrs", "worker_id"]
 
 
 def study_attrs(study: optuna.Study) -> dict[str, Any]:
@@ -47,23 +46,6 @@ def set_trial_attr(study: optuna.Study, trial: FrozenTrial, key: str, value: Any
 def worker_id() -> str:
     """Identifies the calling thread of this process on this host."""
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-
-
-def claim_waiting_trial(study: optuna.Study, trial: FrozenTrial, key: str, value: Any) -> bool:
-    """Take a waiting trial out of the queue for good: mark it with ``key`` and fail it.
-
-    The claim is atomic (the same ``WAITING -> RUNNING`` transition Optuna uses to pop its queue),
-    so of several workers exactly one succeeds. Returns whether this caller claimed it.
-    """
-    storage = study._storage
-    try:
-        if not storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING):
-            return False
-    except UpdateFinishedTrialError:
-        return False
-    storage.set_trial_system_attr(trial._trial_id, key, value)
-    storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
-    return True
 
 
 def record_heartbeat(study: optuna.Study, trial: FrozenTrial) -> None:

@@ -18,8 +18,6 @@ import optnas.predictor
 import optnas.studies
 
 EVOLUTION = Path(optnas.evolution.__file__).parent
-#: The temporary shim kept for ``optnas/samplers/_jointnas.py`` (delete it once that imports optnas.predictor).
-SHIM = "_reuse.py"
 
 
 def _imports(path: Path) -> set[str]:
@@ -33,7 +31,7 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_no_evolution_module_imports_optuna_or_a_higher_layer() -> None:
-    modules = sorted(p for p in EVOLUTION.glob("*.py") if p.name != SHIM)
+    modules = sorted(EVOLUTION.glob("*.py"))
     assert {p.name for p in modules} >= {"__init__.py", "_ga.py", "_config.py", "_operators.py", "_rates.py"}
     for path in modules:
         bad = {
@@ -54,15 +52,12 @@ def test_importing_evolution_loads_no_study_sampler_or_predictor_code() -> None:
     assert json.loads(proc.stdout) == []
 
 
-def test_the_moved_names_resolve_to_their_new_homes() -> None:
-    from optnas.evolution import _reuse
-
+def test_the_study_level_names_live_in_the_study_and_predictor_layers() -> None:
     assert optnas.evolve is optnas.studies.evolve
-    assert optnas.evolution.evolve is optnas.studies.evolve  # type: ignore[attr-defined]
-    assert optnas.evolution.load_predictor is optnas.studies.load_predictor  # type: ignore[attr-defined]
-    assert optnas.evolution.save_predictor is optnas.predictor.save_predictor  # type: ignore[attr-defined]
-    assert _reuse.save_predictor is optnas.predictor.save_predictor
-    assert _reuse.load_latency_table is optnas.predictor.load_latency_table
+    assert optnas.studies.load_predictor.__module__ == "optnas.studies._evolve"
+    assert optnas.predictor.save_predictor.__module__ == "optnas.predictor._artifact"
+    for moved in ("evolve", "load_predictor", "save_predictor", "Candidate"):
+        assert not hasattr(optnas.evolution, moved), moved
     assert set(optnas.evolution.__all__) == {
         "GAConfig",
         "GAResult",

@@ -131,7 +131,8 @@ def test_evolve_reads_a_stored_predictor(stage1: tuple[str, optuna.Study], tmp_p
     """With a saved predictor artifact, evolve uses it (no refit) and gets the same candidates."""
     from optuna.artifacts import FileSystemArtifactStore
 
-    from optnas.evolution import load_predictor, save_predictor
+    from optnas.predictor import save_predictor
+    from optnas.studies import load_predictor
 
     url, _ = stage1
     study = optuna.load_study(study_name="stage1", storage=url)

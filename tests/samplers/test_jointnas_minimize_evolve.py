@@ -7,9 +7,9 @@ import optuna
 import pytest
 import scipy.stats
 
-from optnas.evolution._reuse import _evaluated
 from optnas.samplers._history import training_data
 from optnas.space import preset
+from optnas.studies._evolve import evaluated_columns as _evaluated
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -7,6 +7,7 @@ learning rate, with per-epoch curves reported like a real training run.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,12 @@ from optuna.trial import TrialState
 from optnas import ConfigError
 from optnas.constraints import Constraint, max_macs, max_params, minimum_cost
 from optnas.cost import count
-from optnas.evolution import GAConfig, load_predictor
+from optnas.evolution import GAConfig
 from optnas.predictor import PredictorConfig
 from optnas.samplers import JointNASSampler
 from optnas.samplers._jointnas import epoch_budget
 from optnas.space import preset
-from optnas.studies import open_storage
+from optnas.studies import load_predictor, open_storage
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -302,40 +303,52 @@ def test_enqueued_trials_keep_their_params_and_take_no_position() -> None:
     assert [t.user_attrs["slot"] for t in study.trials[1:]] == [0, 1, 2, 3]
 
 
-def test_blocked_trial_adopts_a_waiting_retry() -> None:
-    """A worker waiting at a batch barrier for a retried trial evaluates that retry itself.
+def test_a_waiting_retry_does_not_block_the_barrier_and_is_never_planned_again() -> None:
+    """A barrier waits for running trials only: a queued retry is pending, not a blocker.
 
-    Otherwise every worker could sit at the barrier while the retry waits in the queue forever.
+    The workers at a barrier could never pop the retry, so waiting for it could deadlock. The
+    next batch is planned with the retry's candidate left out (it is not proposed twice), and the
+    retry itself is evaluated later with its own parameters.
     """
-    # wait_timeout: without adoption the barrier would give up after 5 s (and the asserts fail).
-    sampler = make_sampler(final_batch_size=0, n_batches=2, wait_timeout=5.0)
+    sampler = make_sampler(final_batch_size=0, n_batches=2, wait_timeout=60.0, poll_interval=0.05)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     first = [study.ask() for _ in range(4)]
     for t in first:
         SPACE.suggest(t)
     for t in first[:3]:
         study.tell(t, synthetic_accuracy(t.params))
-    blocked = study.ask()  # position 4: batch 2 needs all of batch 1
+    # first[3] runs in "another worker": the fresh trial of batch 1 must wait for it.
+    study._storage.set_trial_system_attr(first[3]._trial_id, "jointnas:worker", "elsewhere:1:1")
+    blocked = study.ask()  # position 4: batch 1 needs batch 0
+    done = threading.Event()
+
+    def plan() -> None:
+        SPACE.suggest(blocked)
+        done.set()
+
+    thread = threading.Thread(target=plan)
+    thread.start()
+    assert not done.wait(1.0), "the barrier did not wait for the running trial of batch 0"
     study.tell(first[3], state=TrialState.FAIL)
     RetryHeartbeatStaleTrialCallback()(study, study.trials[first[3].number])  # as a heartbeat failure would
     retry = study.trials[-1]
-    assert retry.state == TrialState.WAITING
-
-    SPACE.suggest(blocked)  # does not wait: adopts position 3
-    assert blocked.params == first[3].params
-    assert (blocked.user_attrs["batch"], blocked.user_attrs["slot"]) == (0, 3)
-    frozen = study.trials
-    assert frozen[retry.number].state == TrialState.FAIL
-    assert frozen[retry.number].system_attrs["jointnas:adopted_by"] == blocked.number
-    released = frozen[-1]
-    assert released.state == TrialState.WAITING and released.system_attrs["jointnas:position"] == 4
+    assert retry.state == TrialState.WAITING and retry.params == first[3].params
+    assert done.wait(60.0), "a waiting retry blocked the barrier"
+    thread.join()
+    assert (blocked.user_attrs["batch"], blocked.user_attrs["slot"]) == (1, 0)
+    plan_1 = study._storage.get_study_system_attrs(study._study_id)["jointnas:plan:1"]
+    assert plan_1["n_train"] == 3  # fitted on the three told trials of batch 0
+    key = tuple(sorted(first[3].params.items()))
+    assert all(tuple(sorted(c["values"].items())) != key for c in plan_1["candidates"])
     study.tell(blocked, synthetic_accuracy(blocked.params))
 
-    study.optimize(objective, n_trials=4)  # the released position first, then the rest of batch 2
-    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    positions = sorted(t.system_attrs["jointnas:position"] for t in done)
-    assert positions == list(range(8))
-    assert study.trials[released.number].state == TrialState.COMPLETE
+    study.optimize(objective, n_trials=4)  # the retry first (popped), then the rest of batch 1
+    trials = study.trials
+    assert trials[retry.number].state == TrialState.COMPLETE and trials[retry.number].params == first[3].params
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert sorted(t.system_attrs["jointnas:position"] for t in complete) == list(range(8))
+    assert len({tuple(sorted(t.params.items())) for t in complete}) == 8  # nothing evaluated twice
+    assert all(t.system_attrs["jointnas:worker"] != "elsewhere:1:1" for t in trials if t.number != first[3].number)
 
 
 def test_plan_is_stored_in_the_study(tmp_path: Path) -> None:
