@@ -53,6 +53,8 @@ CHILD = (
     "res32 stem_k3_s1_c8_hs ir_k3_e1_c8_hs ir_k3_e2_c16_s2_hs ir_k3_e2_c24_s2_se_hs "
     "ir_k3_e2_c40_s2_hs ir_k3_e2_c64_se_hs head_c256_hs"
 )
+#: What the measurements say (written after looking at them; shown in the report).
+NOTES: list[str] = []
 #: Side of the Cutout square at 32 px (DeVries & Taylor 2017: 16 px on CIFAR-10).
 CUTOUT_PX = 16
 
@@ -354,6 +356,8 @@ def write(log: RunLog, command: str, status: str) -> None:
                     f" (paired, n={cf['n']}, p={cf['t_p_one_sided'] or float('nan'):.3g});"
                     f" {'qualifies' if entry['qualifies'] else 'does not qualify'}"
                 )
+    if NOTES:
+        body += ["## Notes", "", *[f"- {n}" for n in NOTES], ""]
     meta = _harness.metadata(command, runs_file=RUNS.relative_to(_harness.REPO).as_posix())
     _harness.write_report(
         "augment_regime",

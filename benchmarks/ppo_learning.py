@@ -43,12 +43,14 @@ RANDOM_MEAN = sum(1 / n for n in SCHEMA.num_choices) / len(SCHEMA)
 SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
     "ppo_paper": lambda seed: PPOSampler(seed=seed, batch_size=10),
     "ppo_fast": lambda seed: PPOSampler(seed=seed, batch_size=10, learning_rate=0.01, hidden_size=32, ppo_epochs=4),
+    "ppo_small_budget": lambda seed: PPOSampler(seed=seed, preset="small_budget"),
     "random": lambda seed: optuna.samplers.RandomSampler(seed=seed),
     "tpe": lambda seed: optuna.samplers.TPESampler(seed=seed),
 }
 SETTINGS = {
     "ppo_paper": "PPOSampler(batch_size=10): lr 0.00035, hidden 100, 4 PPO epochs (paper)",
     "ppo_fast": "PPOSampler(batch_size=10, learning_rate=0.01, hidden_size=32, ppo_epochs=4)",
+    "ppo_small_budget": "PPOSampler(preset='small_budget'): lr 0.01, hidden 32, baseline EMA 0.8",
     "random": "RandomSampler",
     "tpe": "TPESampler (defaults)",
 }
