@@ -17,7 +17,7 @@ __all__ = [
     "ES_ATTR",
     "FAILURES_ATTR",
     "INTERRUPTS_ATTR",
-    "JOINTNAS_CLAIM",
+    "JOINTNAS_PICK",
     "JOINTNAS_PLAN",
     "JOINTNAS_POSITION",
     "JOINTNAS_SEED",
@@ -36,12 +36,12 @@ __all__ = [
 JOINTNAS_POSITION = "jointnas:position"
 #: The worker (host:pid:thread) running a trial (a retry records its own).
 JOINTNAS_WORKER = "jointnas:worker"
-#: Study attribute prefix of a batch's stored plan (``jointnas:plan:<t>``).
+#: Study attribute prefix of a stored plan: only the space-filling first batch (``jointnas:plan:0``).
 JOINTNAS_PLAN = "jointnas:plan:"
+#: A trial's candidate (values, exact costs, predicted score), recorded when it is picked.
+JOINTNAS_PICK = "jointnas:pick"
 #: The study's proposal seed.
 JOINTNAS_SEED = "jointnas:seed"
-#: Study attribute prefix of a batch's planning claim (``jointnas:planning:<t>``).
-JOINTNAS_CLAIM = "jointnas:planning:"
 #: System-attribute prefix of Optuna's ``trial.set_constraint`` values.
 CONSTRAINT_PREFIX = "constraints:"
 

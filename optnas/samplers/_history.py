@@ -19,6 +19,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from optnas._errors import ConfigError
+from optnas._keys import JOINTNAS_PICK
 from optnas.space import SearchSpace
 
 __all__ = ["candidate_rows", "training_data"]
@@ -72,15 +73,22 @@ def candidate_rows(trials: Sequence[FrozenTrial], space: SearchSpace) -> FloatAr
     """Column rows of every trial of ``trials`` that holds a full candidate of ``space``, any state.
 
     The candidates a new batch must not propose again: evaluated, running, queued for a retry,
-    or failed (a failed candidate is retried as it was, never re-planned).
+    or failed (a failed candidate is retried as it was, never re-planned). A trial's candidate is
+    its parameters, else its fixed (enqueued) ones, else the JointNAS pick it has not suggested yet.
     """
     names = set(space.names)
     rows: list[FloatArray] = []
     for tr in trials:
-        if not names <= tr.params.keys():
+        params = tr.params
+        if not names <= params.keys():
+            params = tr.system_attrs.get("fixed_params") or {}
+        if not names <= params.keys():
+            pick = tr.system_attrs.get(JOINTNAS_PICK)
+            params = pick.get("values", {}) if isinstance(pick, dict) else {}
+        if not names <= params.keys():
             continue
         try:
-            rows.append(space.to_columns([tr.params])[0])
+            rows.append(space.to_columns([params])[0])
         except ConfigError:
             continue
     return np.array(rows) if rows else np.zeros((0, len(space.dims)))

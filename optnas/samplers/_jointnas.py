@@ -19,21 +19,25 @@ is trained for real.
 State lives in storage (DESIGN.md). Every trial the sampler proposes gets a *position* in the
 plan: the number of sampler-driven trials (those without fixed parameters) created before it, a
 value storage assigns atomically through trial numbers, so concurrent workers never share one.
-The plan of a batch is a deterministic function of the seed, the batch index and the trials of
-the earlier batches; it is computed once no trial of an earlier batch is *running* (a batch
-barrier, at which stale trials are failed through Optuna's heartbeat) and stored as a study
-system attribute.
+
+Planning is asynchronous (chosen by measurement, ``benchmarks/parallel_protocol.py``: a batch
+barrier left workers idle for the slowest training of every batch, 45% utilization against 77%,
+for no gain in search quality). A trial at a position of batch ``t`` picks its candidate when it
+first suggests: the predictor is fitted on the completed trials of batches ``< t``, and every
+other candidate taken so far (running, queued for a retry, failed, evaluated in a later batch,
+or picked and not yet suggested) is pending, left out of the pool and counted as seen by the
+diversity rule, as pending points are in asynchronous batch Bayesian optimization. The trial
+takes the best candidate of that batch and records it (``jointnas:pick``). A single worker thus
+makes exactly FBNetV3's batches slot by slot (one predictor fit, and one GA run, per batch); a
+pick waits only while a lower-numbered trial of another worker is still picking, never for a
+training, which is what keeps any two picks apart.
 
 Retries are Optuna's own: a failed or dead worker's trial is queued again as a waiting trial with
 the same parameters and system attributes (``RetryHeartbeatStaleTrialCallback``,
-:func:`optnas.studies.requeue`), so it inherits its position and is popped before any new trial
-is created. A waiting trial never blocks a barrier: the workers at the barrier could not pop it,
-so waiting for it could deadlock. A batch planned while an earlier candidate waits for its retry
-treats that candidate (and every failed or running one) as *pending*: it is left out of the
-pool and of the fit, never proposed a second time, and its result joins the next batch's fit.
-A single worker that is stopped and restarted on its host evaluates the queued retry first
-(``optnas run`` fails a dead local worker's trial at once, heartbeat or not), so it makes exactly
-the plans of an uninterrupted run.
+:func:`optnas.studies.requeue`), so it inherits its position and its pick and is popped before
+any new trial is created; it is never planned again. A single worker that is stopped and
+restarted on its host evaluates the queued retry first (``optnas run`` fails a dead local
+worker's trial at once, heartbeat or not), so it makes exactly the picks of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -56,17 +60,19 @@ from optnas._keys import (
     CLASSES_ATTR,
     CONSTRAINT_PREFIX,
     ES_ATTR,
-    JOINTNAS_CLAIM,
+    JOINTNAS_PICK,
     JOINTNAS_PLAN,
     JOINTNAS_POSITION,
     JOINTNAS_SEED,
     JOINTNAS_WORKER,
+    PREDICTOR_ATTR,
     SPACE_ATTR,
 )
 from optnas.constraints import Constraint, check_satisfiable
 from optnas.samplers._costs import AnalyticCost, CostFn, CostModel, FunctionCost
 from optnas.samplers._early_stop import early_stopping_epochs
-from optnas.samplers._history import candidate_rows, training_data
+from optnas.samplers._history import candidate_rows as _taken_rows
+from optnas.samplers._history import training_data
 from optnas.samplers._planner import Plan, Planner, PlannerConfig
 from optnas.samplers._storage import (
     record_heartbeat,
@@ -91,8 +97,7 @@ _POS = JOINTNAS_POSITION
 _WORKER = JOINTNAS_WORKER
 _PLAN = JOINTNAS_PLAN
 _SEED = JOINTNAS_SEED
-_CLAIM = JOINTNAS_CLAIM
-_CLAIM_TIMEOUT = 120.0
+_PICK = JOINTNAS_PICK
 _CONSTRAINT_PREFIX = CONSTRAINT_PREFIX
 
 
@@ -160,9 +165,10 @@ class JointNASSampler(BaseSampler):
             pool's median nearest-neighbour distance in the encoding (0 disables).
         independent_sampler: sampler for parameters outside the planned space (default: a
             seeded :class:`~optuna.samplers.RandomSampler`).
-        wait_timeout: seconds to wait at a batch barrier for other workers' running trials
-            before planning with the trials available (``None``: wait as long as it takes).
-        poll_interval: seconds between barrier checks.
+        wait_timeout: seconds a pick waits for a lower-numbered trial of another worker that is
+            still picking (a dead worker's trial is failed by Optuna's heartbeat before that);
+            ``None``: as long as it takes.
+        poll_interval: seconds between those checks.
         artifact_store: an Optuna artifact store; when set, the stage-2 predictor is uploaded to
             it as a study artifact (:func:`optnas.studies.evolve` reuses it).
     """
@@ -189,7 +195,7 @@ class JointNASSampler(BaseSampler):
         early_stopping_tau: float | None = 0.8,
         diversity: float = 0.5,
         independent_sampler: BaseSampler | None = None,
-        wait_timeout: float | None = None,
+        wait_timeout: float | None = 120.0,
         poll_interval: float = 0.5,
         artifact_store: Any = None,
     ) -> None:
@@ -322,8 +328,6 @@ class JointNASSampler(BaseSampler):
         self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         self._raise_if_multi_objective(study)
-        if not search_space:
-            return {}
         values: dict[str, Any] = {}
         # A trial without a position (enqueued with some parameters left open) falls back to the
         # independent sampler, and so does every parameter the plan does not cover.
@@ -341,24 +345,41 @@ class JointNASSampler(BaseSampler):
     def _planned(
         self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        """The trial's candidate from the plan of its batch (recorded in its user attributes)."""
-        t, j, stage = self.locate(int(trial.system_attrs[_POS]))
-        plan = self._plan(study, t)
-        if j >= len(plan["candidates"]):
-            return {}  # a batch the pool could not fill: the independent sampler takes the slot
-        cand = plan["candidates"][j]
+        """The trial's candidate (recorded as its pick, and in its user attributes).
+
+        A retry carries its predecessor's pick (Optuna copies the system attributes) and is never
+        planned again. Every other positioned trial records a pick, possibly empty, so that no
+        later trial waits for it.
+        """
+        picked = trial.system_attrs.get(_PICK)
+        if isinstance(picked, dict):
+            return _admitted(picked.get("values", {}), search_space)
+        position = int(trial.system_attrs[_POS])
+        t, j, stage = self.locate(position)
+        cand: dict[str, Any] | None = None
+        budget: int | None = None
+        if search_space:
+            if t == 0:
+                plan = self._first_batch(study)
+                cand = plan["candidates"][j] if j < len(plan["candidates"]) else None
+            else:
+                self._wait_for_lower(study, trial, position)
+                record = self._pick(study, trial, t)
+                if record is not None:
+                    cand, budget = dict(record["candidates"][0]), record["epoch_budget"]
+                    cand["n_train"] = record["n_train"]
+        if cand is None:  # no space yet, or a batch the pool could not fill: the independent sampler
+            set_trial_attr(study, trial, _PICK, {})
+            return {}
+        set_trial_attr(study, trial, _PICK, cand)
         attrs: list[tuple[str, Any]] = [("stage", stage), ("batch", t), ("slot", j)]
         attrs += [(k, v) for k, v in cand.get("costs", {}).items()]
-        attrs += [("predicted_accuracy", cand["predicted"]), ("epoch_budget", plan["epoch_budget"])]
+        attrs += [("predicted_accuracy", cand["predicted"]), ("epoch_budget", budget)]
         for key, value in attrs:
             set_trial_attr(study, trial, key, value, user=True)
         if self.space is None:
             self._record_constraints(study, trial, cand.get("costs", {}))
-        # only values the trial's own distributions admit (a conditional or changed space may differ)
-        values = cand["values"]
-        return {
-            k: v for k, v in values.items() if k in search_space and ParamSpace({k: search_space[k]}).contains({k: v})
-        }
+        return _admitted(cand["values"], search_space)
 
     def _record_constraints(
         self, study: optuna.Study, trial: FrozenTrial, costs: Mapping[str, float], *, optuna_values: bool = False
@@ -432,58 +453,136 @@ class JointNASSampler(BaseSampler):
         return seed
 
     # --- planning ----------------------------------------------------------------------------------
-    def _plan(self, study: optuna.Study, t: int) -> dict[str, Any]:
-        """The plan of batch ``t``: the stored one, else made (and stored) after the barrier."""
-        key = (study._study_id, t)
+    def _first_batch(self, study: optuna.Study) -> dict[str, Any]:
+        """The space-filling batch 0: a function of the seed and the space only, stored once."""
+        key = (study._study_id, 0)
         if key in self._plans:
             return self._plans[key]
-        stored = study_attrs(study).get(f"{_PLAN}{t}")
-        if stored is not None:
-            self._plans[key] = stored
-            return dict(stored)
-        complete = self._wait_for_barrier(study, t)
-        if complete:
-            stored = self._await_other_planner(study, t)
-            if stored is not None:
-                self._plans[key] = stored
-                return dict(stored)
-        plan = self._make_plan(study, t)
-        if complete:
-            # First writer wins: a plan another worker stored meanwhile is the batch's plan.
-            stored = study_attrs(study).get(f"{_PLAN}{t}")
-            if stored is not None:
-                plan = dict(stored)
+        stored = study_attrs(study).get(f"{_PLAN}0")
+        if stored is None:
+            space = self._space_now(study)
+            stored = self._plan_record(study, space, 0, None) if space is not None else None
+            if stored is None or not stored["candidates"]:
+                return {"batch": 0, "candidates": [], "epoch_budget": None, "n_train": 0}
+            # Only an inferred space can differ between workers; the first stored plan stands.
+            again = study_attrs(study).get(f"{_PLAN}0")
+            if again is None:
+                set_study_attr(study, f"{_PLAN}0", stored)
             else:
-                set_study_attr(study, f"{_PLAN}{t}", plan)
-            self._plans[key] = plan
-        return plan
+                stored = again
+        self._plans[key] = dict(stored)
+        return self._plans[key]
 
-    def _await_other_planner(self, study: optuna.Study, t: int) -> dict[str, Any] | None:
-        """Let one worker plan a batch while the others wait for its stored plan.
+    def _pick(self, study: optuna.Study, trial: FrozenTrial, t: int) -> dict[str, Any] | None:
+        """The candidate of a trial of batch ``t >= 1``, planned now (asynchronous planning).
 
-        Every worker released by a barrier would otherwise fit the same predictor at once.
-        A worker claims the planning (a study attribute with its id and the time); the others
-        poll for the stored plan for up to ``_CLAIM_TIMEOUT`` seconds, then plan themselves.
-        Two workers that claim at the same moment both plan; the plans are identical (a
-        deterministic function of the earlier batches), so nothing is lost but time.
+        The predictor is fitted on the completed trials of batches ``< t`` (ordered by plan
+        position); every other candidate taken so far (running, queued for a retry, failed,
+        evaluated in batch ``t`` or later, or just picked by a trial that has not suggested yet)
+        is pending. The trial takes the best candidate of the batch planned from that history.
+        A single worker therefore makes exactly FBNetV3's batch ``t`` slot by slot, and parallel
+        workers never wait for a training to end.
         """
-        claim_key = f"{_CLAIM}{t}"
-        attrs = study_attrs(study)
-        if f"{_PLAN}{t}" in attrs:
-            return dict(attrs[f"{_PLAN}{t}"])
-        claim = attrs.get(claim_key)
-        me = worker_id()
-        fresh = isinstance(claim, dict) and time.time() - float(claim.get("time", 0.0)) < _CLAIM_TIMEOUT
-        if not fresh or claim.get("worker") == me:  # type: ignore[union-attr]
-            set_study_attr(study, claim_key, {"worker": me, "time": time.time()})
+        trials = study.get_trials(deepcopy=False)
+        pos = self._positions(trials)
+        earlier = [tr for tr in trials if tr.number in pos and self.locate(pos[tr.number])[0] < t]
+        space = self._space_now(study) if (self.space is not None or self._given is not None) else self._infer(earlier)
+        if space is None:
             return None
-        deadline = time.monotonic() + _CLAIM_TIMEOUT
-        while time.monotonic() < deadline:
+        record = self._plan_record(study, space, t, trial, trials=trials, pos=pos, earlier=earlier)
+        return None if record is None or not record["candidates"] else record
+
+    def _plan_record(
+        self,
+        study: optuna.Study,
+        space: SearchSpace,
+        t: int,
+        trial: FrozenTrial | None,
+        *,
+        trials: Sequence[FrozenTrial] = (),
+        pos: Mapping[int, int] | None = None,
+        earlier: Sequence[FrozenTrial] = (),
+    ) -> dict[str, Any]:
+        """Batch ``t`` of Algorithm 1 as a storable record (for batch 0, the whole batch)."""
+        seed = self._seed(study)
+        budget = self._early_stopping(study, t)
+        order = {} if pos is None else pos
+        cols, y, used = training_data(
+            earlier, space, study.direction, budget=budget, order=lambda x: (order.get(x.number, math.inf), x.number)
+        )
+        fitted = {tr.number for tr in used}
+        mine = -1 if trial is None else trial.number
+        pending = _taken_rows([tr for tr in trials if tr.number not in fitted and tr.number != mine], space)
+        if t > 0 and len(y) < 2:
+            self._warn_once(
+                study,
+                f"no-data:{t}",
+                f"JointNAS batch {t}: only {len(y)} completed trial(s) of the earlier batches with a finite value "
+                "to fit the predictor on (the others are still running, failed or returned NaN); planning a "
+                "space-filling candidate instead",
+            )
+        planner = self._planner(space)
+        plan = planner.plan(t, cols, y, seed=seed, pending=pending)
+        self.last_plan = plan
+        if planner.last_predictor is not None and len(y) >= 2:
+            self.last_predictor = planner.last_predictor
+            if t == self.n_batches and self.artifact_store is not None:
+                saved = study.user_attrs.get(PREDICTOR_ATTR)
+                if not isinstance(saved, dict) or int(saved.get("n_train", -1)) < len(y):
+                    from optnas.predictor import save_predictor
+
+                    save_predictor(study, planner.last_predictor, self.artifact_store, constraints=self.constraints)
+        candidates: list[dict[str, Any]] = [
+            {
+                "values": space.to_params(np.asarray(c.row)),
+                "costs": {k: (int(v) if float(v).is_integer() else v) for k, v in c.costs.items()},
+                "predicted": c.predicted,
+            }
+            for c in plan.candidates
+        ]
+        for c in candidates:  # the JointSpace's analytic metrics, as earlier versions stored them
+            c.update({k: v for k, v in c["costs"].items() if k in ("macs", "params")})
+        stage_budget = None if t in (0, self.n_batches) else budget
+        return {
+            "batch": t,
+            "candidates": candidates,
+            "epoch_budget": stage_budget,
+            "n_train": len(used),
+            "n_pending": len(pending),
+            "n_checked": plan.n_checked,
+            "n_rejected": plan.n_rejected,
+        }
+
+    def _wait_for_lower(self, study: optuna.Study, trial: FrozenTrial, position: int) -> None:
+        """Wait until every running trial of a lower position has picked its candidate.
+
+        Picking takes seconds (a predictor fit), never a training: this ordering alone makes two
+        concurrent workers see each other's picks, so no candidate is proposed twice. A trial of
+        this very thread (ask-and-tell with several open trials) never blocks, nor does a dead
+        worker's (Optuna's heartbeat fails it) or, after ``wait_timeout`` seconds, a slow one.
+        """
+        start = time.monotonic()
+        me = worker_id()
+        while True:
+            trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            pos = self._positions(study.get_trials(deepcopy=False))
+            blockers = [
+                tr
+                for tr in trials
+                if tr.number != trial.number
+                and pos.get(tr.number, math.inf) < position
+                and _PICK not in tr.system_attrs
+                and not tr.system_attrs.get("fixed_params")
+                and tr.system_attrs.get(_WORKER) != me
+            ]
+            if not blockers:
+                return
+            if self.wait_timeout is not None and time.monotonic() - start > self.wait_timeout:
+                return
+            with warnings.catch_warnings():  # "experimental" in Optuna 5, as Optuna's own loop says
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
             time.sleep(self.poll_interval)
-            stored = study_attrs(study).get(f"{_PLAN}{t}")
-            if stored is not None:
-                return dict(stored)
-        return None
 
     def _positions(self, trials: Sequence[FrozenTrial]) -> dict[int, int]:
         """Plan position of every trial that has one (fresh ones by ticket, retries inherited)."""
@@ -503,46 +602,14 @@ class JointNASSampler(BaseSampler):
                 ticket += 1
         return out
 
-    def _wait_for_barrier(self, study: optuna.Study, t: int) -> bool:
-        """Wait until no trial of batches ``< t`` is running.
-
-        Waiting trials (queued retries) do not block: see the module docstring. Returns ``True``
-        when the barrier was met (the plan is then stored), ``False`` when planning proceeds with
-        the trials available: after ``wait_timeout``, or at once when every running trial that
-        blocks belongs to this very thread (an ask-and-tell user with several open trials), since
-        waiting could never end.
-        """
-        if t == 0:
-            return True
-        start = time.monotonic()
-        me = worker_id()
-        while True:
-            trials = study.get_trials(deepcopy=False)
-            pos = self._positions(trials)
-            blockers = [
-                tr
-                for tr in trials
-                if tr.state == TrialState.RUNNING and tr.number in pos and self.locate(pos[tr.number])[0] < t
-            ]
-            if not blockers:
-                return True
-            if all(tr.system_attrs.get(_WORKER) == me for tr in blockers):
-                return False
-            if self.wait_timeout is not None and time.monotonic() - start > self.wait_timeout:
-                return False
-            with warnings.catch_warnings():  # "experimental" in Optuna 5, as Optuna's own loop says
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(study)
-            time.sleep(self.poll_interval)
-
     def _training_data(
         self, study: optuna.Study, space: SearchSpace, budget: int | None = None, *, before: int | None = None
     ) -> tuple[FloatArray, FloatArray, list[FrozenTrial]]:
         """Completed candidates and their targets (:func:`optnas.samplers._history.training_data`).
 
-        With ``before=t``, only the planned trials of batches ``< t``: the plan of batch ``t`` must
-        not depend on which of its own (or other) trials another worker has already finished.
-        Rows are ordered by plan position, so that retries (new trial numbers) do not change the fit.
+        With ``before=t``, only the planned trials of batches ``< t`` (what batch ``t`` is fitted
+        on). Rows are ordered by plan position, so that retries (new trial numbers) do not change
+        the fit.
         """
         trials = study.get_trials(deepcopy=False)
         pos = self._positions(trials)
@@ -551,18 +618,6 @@ class JointNASSampler(BaseSampler):
         return training_data(
             trials, space, study.direction, budget=budget, order=lambda x: (pos.get(x.number, math.inf), x.number)
         )
-
-    def _pending(self, study: optuna.Study, space: SearchSpace, t: int, used: Sequence[FrozenTrial]) -> FloatArray:
-        """Candidates of earlier batches without a score in the fit (running, queued, failed)."""
-        trials = study.get_trials(deepcopy=False)
-        pos = self._positions(trials)
-        fitted = {tr.number for tr in used}
-        rest = [
-            tr
-            for tr in trials
-            if tr.number not in fitted and (tr.number not in pos or self.locate(pos[tr.number])[0] < t)
-        ]
-        return candidate_rows(sorted(rest, key=lambda x: x.number), space)
 
     def _planner(self, space: SearchSpace) -> Planner:
         key = space.fingerprint()
@@ -582,57 +637,6 @@ class JointNASSampler(BaseSampler):
 
         return pool, count_columns(self.space, pool, self.num_classes)
 
-    def _make_plan(self, study: optuna.Study, t: int) -> dict[str, Any]:
-        """Batch ``t`` of Algorithm 1 from the stored trials of the earlier batches."""
-        if self.space is not None or self._given is not None:
-            space = self._space_now(study)
-        else:
-            trials = study.get_trials(deepcopy=False)
-            pos = self._positions(trials)
-            earlier = [tr for tr in trials if tr.number in pos and self.locate(pos[tr.number])[0] < t]
-            space = self._infer(earlier if t > 0 else trials)
-        if space is None:
-            return {"batch": t, "candidates": [], "epoch_budget": None, "n_train": 0}
-        seed = self._seed(study)
-        budget = self._early_stopping(study, t)
-        cols, y, used = self._training_data(study, space, budget, before=t)
-        pending = self._pending(study, space, t, used)
-        if t > 0 and len(y) < 2:
-            self._warn_once(
-                study,
-                f"no-data:{t}",
-                f"JointNAS batch {t}: only {len(y)} completed trial(s) with a finite value to fit the predictor on "
-                "(the others are still running, failed or returned NaN); planning a space-filling batch instead",
-            )
-        planner = self._planner(space)
-        plan = planner.plan(t, cols, y, seed=seed, pending=pending)
-        self.last_plan = plan
-        if planner.last_predictor is not None and len(y) >= 2:
-            self.last_predictor = planner.last_predictor
-            if t == self.n_batches and self.artifact_store is not None:
-                from optnas.predictor import save_predictor
-
-                save_predictor(study, planner.last_predictor, self.artifact_store, constraints=self.constraints)
-        candidates: list[dict[str, Any]] = [
-            {
-                "values": space.to_params(np.asarray(c.row)),
-                "costs": {k: (int(v) if float(v).is_integer() else v) for k, v in c.costs.items()},
-                "predicted": c.predicted,
-            }
-            for c in plan.candidates
-        ]
-        for c in candidates:  # the JointSpace's analytic metrics, as earlier versions stored them
-            c.update({k: v for k, v in c["costs"].items() if k in ("macs", "params")})
-        stage_budget = None if t in (0, self.n_batches) else budget
-        return {
-            "batch": t,
-            "candidates": candidates,
-            "epoch_budget": stage_budget,
-            "n_train": len(used),
-            "n_checked": plan.n_checked,
-            "n_rejected": plan.n_rejected,
-        }
-
     def _warn_once(self, study: optuna.Study, key: str, message: str) -> None:
         if (study._study_id, key) not in self._warned:
             self._warned.add((study._study_id, key))
@@ -640,15 +644,22 @@ class JointNASSampler(BaseSampler):
             optuna.logging.get_logger("optnas").warning(message)
 
     def _early_stopping(self, study: optuna.Study, t: int) -> int | None:
+        """The early-stopping budget, fixed once every trial of batch 0 has finished.
+
+        Until then (parallel workers planning batch 1 while batch 0 still trains) the full budget
+        is used and nothing is stored, so that one study has one budget.
+        """
         if self.early_stopping_tau is None or t == 0:
             return None
         if ES_ATTR in study.user_attrs:
             value = study.user_attrs[ES_ATTR]
             return None if value is None else int(value)
-        trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        pos = self._positions(study.get_trials(deepcopy=False))
-        first = [tr for tr in trials if tr.number in pos and self.locate(pos[tr.number])[0] == 0]
-        first = [tr for tr in first if tr.value is not None]
+        trials = study.get_trials(deepcopy=False)
+        pos = self._positions(trials)
+        batch0 = [tr for tr in trials if tr.number in pos and self.locate(pos[tr.number])[0] == 0]
+        if any(tr.state in (TrialState.RUNNING, TrialState.WAITING) for tr in batch0):
+            return None
+        first = [tr for tr in batch0 if tr.state == TrialState.COMPLETE and tr.value is not None]
         budget = early_stopping_epochs(
             [tr.intermediate_values for tr in first],
             [float(tr.value) for tr in first if tr.value is not None],
@@ -656,6 +667,11 @@ class JointNASSampler(BaseSampler):
         )
         study.set_user_attr(ES_ATTR, budget)
         return budget
+
+
+def _admitted(values: Mapping[str, Any], search_space: Mapping[str, BaseDistribution]) -> dict[str, Any]:
+    """Only values the trial's own distributions admit (a conditional or changed space may differ)."""
+    return {k: v for k, v in values.items() if k in search_space and ParamSpace({k: search_space[k]}).contains({k: v})}
 
 
 def _is_fresh(trial: FrozenTrial) -> bool:

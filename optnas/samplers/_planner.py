@@ -217,6 +217,8 @@ class Planner:
         self.exact_filter = cost is None or not constraints or self._exact_filter()
         self.last_predictor: Predictor | None = None
         self._spacing: dict[int, float] = {}
+        self._fits: dict[tuple[bytes, bytes, int], Predictor] = {}
+        self._ga_pools: dict[tuple[bytes, bytes, int, int], FloatArray] = {}
         self._proxy_cache: dict[int, Predictor] = {}
         self._proxy: tuple[Callable[[FloatArray], FloatArray] | None, str | None, int | None] | None = None
 
@@ -266,7 +268,7 @@ class Planner:
             # The GA (or a nearly exhausted space) left fewer unseen candidates than slots: top up
             # from a fresh feasible pool, and if the feasible space is exhausted, re-propose feasible
             # evaluated candidates rather than leave a slot to an unconstrained sampler.
-            fresh = self._feasible_pool(rng, self.config.pool_size, seed)
+            fresh = self._feasible_pool(np.random.default_rng([seed, t, 1]), self.config.pool_size, seed)
             extra = _drop_seen(fresh, np.concatenate([seen, pool]))
             pool = np.concatenate([pool, extra])
             if len(pool) < size:
@@ -276,9 +278,17 @@ class Planner:
         return self._finish(t, stage, pool, order, members.mean(axis=1), size, len(y))
 
     def fit(self, cols: FloatArray, y: FloatArray, seed: int) -> Predictor:
-        """Step 2 of the predictor's training on the evaluated candidates."""
-        predictor = self._new_predictor(seed)
-        predictor.fit(cols, y)
+        """Step 2 of the predictor's training on the evaluated candidates.
+
+        Memoized on the history (the fit is deterministic): the trials of one batch, picked one at
+        a time, share one fit.
+        """
+        key = _history_key(cols, y, seed)
+        predictor = self._fits.get(key)
+        if predictor is None:
+            predictor = self._new_predictor(seed)
+            predictor.fit(cols, y)
+            self._fits = {key: predictor}  # the latest history only: batches move on
         self.last_predictor = predictor
         return predictor
 
@@ -395,6 +405,10 @@ class Planner:
     ) -> FloatArray:
         from optnas.evolution import GAConfig, adaptive_ga
 
+        key = (*_history_key(cols, y, seed), size)
+        hit = self._ga_pools.get(key)
+        if hit is not None:  # the stage-2 batch, picked one trial at a time, runs the GA once
+            return hit
         fixed = getattr(self.space, "fixed_arch", None) is not None
         has_arch = any(d.part == "arch" for d in self.space.dims) and self.space.arch_width < self.space.encoding_width
         config = self.config.ga or GAConfig(
@@ -407,7 +421,8 @@ class Planner:
         seeds = cols[np.argsort(-y, kind="stable")]
         seeds = seeds[feasible(seeds)] if len(seeds) else seeds
         result = adaptive_ga(self.space, predictor.predict, feasible, seeds, rng=rng, config=config)
-        return np.asarray(result.cols)
+        self._ga_pools = {key: np.asarray(result.cols)}
+        return self._ga_pools[key]
 
     # --- predictors ---------------------------------------------------------------------------------
     def _proxy_fn(self) -> tuple[Callable[[FloatArray], FloatArray] | None, str | None, int | None]:
@@ -464,6 +479,12 @@ class Planner:
             np.fill_diagonal(d, np.inf)
             self._spacing[seed] = float(np.median(d.min(axis=1))) if len(x) > 1 else 0.0
         return self._spacing[seed]
+
+
+def _history_key(cols: FloatArray, y: FloatArray, seed: int) -> tuple[bytes, bytes, int]:
+    """A hashable key of a history (rows and scores) for memoizing the fit on it."""
+    c, v = np.ascontiguousarray(cols, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64)
+    return c.tobytes(), v.tobytes(), seed
 
 
 def _drop_seen(pool: FloatArray, seen: FloatArray) -> FloatArray:

@@ -380,7 +380,7 @@ def _track(sampler: optuna.samplers.BaseSampler, tracker: _Tracker) -> None:
     """Record each trial this worker starts, before its sampler sees it.
 
     ``before_trial`` is the first code that runs for a new trial, so a Ctrl-C while the sampler
-    is still planning (a JointNAS barrier, a predictor fit) still knows which trial to queue again.
+    is still planning (a JointNAS pick, a predictor fit) still knows which trial to queue again.
     The trial also gets its worker's ``host:pid`` (:data:`WORKER_ATTR`).
     """
     original = sampler.before_trial

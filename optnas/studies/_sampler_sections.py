@@ -74,8 +74,9 @@ class JointNASSamplerSection(SamplerSection):
         cost_filter: ``"auto"``, ``"exact"`` or ``"predicted"``.
         early_stopping_tau: Kendall tau an epoch budget's ranking must reach.
         diversity: minimum distance between one batch's candidates (0 disables).
-        wait_timeout: seconds a worker waits for other workers' trials at a batch barrier.
-        poll_interval: seconds between barrier checks.
+        wait_timeout: seconds a pick waits for a lower-numbered trial of another worker that is
+            still picking its candidate (never for a training).
+        poll_interval: seconds between those checks.
         predictor: ``[sampler.predictor]``, a :class:`~optnas.predictor.PredictorConfig`.
         ga: ``[sampler.ga]``, a :class:`~optnas.evolution.GAConfig`.
     """

@@ -61,11 +61,13 @@ def test_every_distribution_kind_is_planned_not_fallen_back() -> None:
     assert stages[12:] == [("stage2", 3)] * 4
     for t in trials[4:]:
         assert isinstance(t.user_attrs["predicted_accuracy"], float)
-    # every planned trial carries exactly the candidate its batch's stored plan holds for its slot
+    # every planned trial evaluates exactly the candidate it picked; batch 0 is the stored plan
     attrs = study._storage.get_study_system_attrs(study._study_id)
     for t in trials[1:]:
-        plan = attrs[f"jointnas:plan:{t.user_attrs['batch']}"]
-        assert plan["candidates"][t.user_attrs["slot"]]["values"] == t.params
+        assert t.system_attrs["jointnas:pick"]["values"] == t.params
+        if t.user_attrs["batch"] == 0:
+            assert attrs["jointnas:plan:0"]["candidates"][t.user_attrs["slot"]]["values"] == t.params
+    assert not any(k.startswith("jointnas:plan:") and k != "jointnas:plan:0" for k in attrs)
 
 
 def bowl(trial: optuna.Trial) -> float:

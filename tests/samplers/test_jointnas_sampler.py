@@ -303,12 +303,12 @@ def test_enqueued_trials_keep_their_params_and_take_no_position() -> None:
     assert [t.user_attrs["slot"] for t in study.trials[1:]] == [0, 1, 2, 3]
 
 
-def test_a_waiting_retry_does_not_block_the_barrier_and_is_never_planned_again() -> None:
-    """A barrier waits for running trials only: a queued retry is pending, not a blocker.
+def test_a_trial_waits_for_lower_picks_only_never_for_a_training() -> None:
+    """Asynchronous planning: a worker plans at once from the completed trials of the earlier
+    batches, with every other taken candidate pending; it waits only while a lower-numbered trial
+    of another worker is still picking (seconds), which is what keeps two picks apart.
 
-    The workers at a barrier could never pop the retry, so waiting for it could deadlock. The
-    next batch is planned with the retry's candidate left out (it is not proposed twice), and the
-    retry itself is evaluated later with its own parameters.
+    A queued retry is pending too: never proposed again, evaluated later with its own parameters.
     """
     sampler = make_sampler(final_batch_size=0, n_batches=2, wait_timeout=60.0, poll_interval=0.05)
     study = optuna.create_study(direction="maximize", sampler=sampler)
@@ -317,41 +317,60 @@ def test_a_waiting_retry_does_not_block_the_barrier_and_is_never_planned_again()
         SPACE.suggest(t)
     for t in first[:3]:
         study.tell(t, synthetic_accuracy(t.params))
-    # first[3] runs in "another worker": the fresh trial of batch 1 must wait for it.
+    # first[3] is still training in "another worker": batch 1 is planned without waiting for it.
     study._storage.set_trial_system_attr(first[3]._trial_id, "jointnas:worker", "elsewhere:1:1")
-    blocked = study.ask()  # position 4: batch 1 needs batch 0
+    early = study.ask()  # position 4: batch 1, slot 0
+    SPACE.suggest(early)
+    pick = study.trials[early.number].system_attrs["jointnas:pick"]
+    assert pick["n_train"] == 3  # fitted on the three told trials of batch 0
+    assert early.params != first[3].params  # the running candidate is pending, not proposed again
+
+    # position 5 is picking in another worker (asked, nothing suggested yet): position 6 waits for it
+    slow = study.ask()
+    study._storage.set_trial_system_attr(slow._trial_id, "jointnas:worker", "elsewhere:2:2")
+    late = study.ask()
     done = threading.Event()
 
     def plan() -> None:
-        SPACE.suggest(blocked)
+        SPACE.suggest(late)
         done.set()
 
     thread = threading.Thread(target=plan)
     thread.start()
-    assert not done.wait(1.0), "the barrier did not wait for the running trial of batch 0"
+    assert not done.wait(1.0), "a trial did not wait for a lower trial that is still picking"
+    SPACE.suggest(slow)  # position 5 picks (this thread is not its worker: nothing blocks it)
+    assert done.wait(60.0), "a recorded pick did not release the waiting trial"
+    thread.join()
+    assert len({tuple(sorted(t.params.items())) for t in (*first, early, slow, late)}) == 7
+
     study.tell(first[3], state=TrialState.FAIL)
     RetryHeartbeatStaleTrialCallback()(study, study.trials[first[3].number])  # as a heartbeat failure would
     retry = study.trials[-1]
     assert retry.state == TrialState.WAITING and retry.params == first[3].params
-    assert done.wait(60.0), "a waiting retry blocked the barrier"
-    thread.join()
-    assert (blocked.user_attrs["batch"], blocked.user_attrs["slot"]) == (1, 0)
-    plan_1 = study._storage.get_study_system_attrs(study._study_id)["jointnas:plan:1"]
-    assert plan_1["n_train"] == 3  # fitted on the three told trials of batch 0
-    key = tuple(sorted(first[3].params.items()))
-    assert all(tuple(sorted(c["values"].items())) != key for c in plan_1["candidates"])
-    study.tell(blocked, synthetic_accuracy(blocked.params))
-
-    study.optimize(objective, n_trials=4)  # the retry first (popped), then the rest of batch 1
+    for t in (early, slow, late):
+        study.tell(t, synthetic_accuracy(t.params))
+    study.optimize(objective, n_trials=2)  # the retry first (popped), then the last slot of batch 1
     trials = study.trials
     assert trials[retry.number].state == TrialState.COMPLETE and trials[retry.number].params == first[3].params
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     assert sorted(t.system_attrs["jointnas:position"] for t in complete) == list(range(8))
     assert len({tuple(sorted(t.params.items())) for t in complete}) == 8  # nothing evaluated twice
-    assert all(t.system_attrs["jointnas:worker"] != "elsewhere:1:1" for t in trials if t.number != first[3].number)
 
 
-def test_plan_is_stored_in_the_study(tmp_path: Path) -> None:
+def test_one_worker_picks_exactly_fbnetv3_batches() -> None:
+    """Slot by slot, a single worker's picks are the batch the planner makes in one call."""
+    sampler = make_sampler(final_batch_size=0)
+    study = run(sampler, 8)
+    trials = sorted(study.trials, key=lambda t: t.number)
+    space = sampler._space_now(study)
+    assert space is not None
+    cols, y, used = sampler._training_data(study, space, sampler._early_stopping(study, 1), before=1)
+    assert [t.number for t in used] == [0, 1, 2, 3]
+    batch = make_sampler(final_batch_size=0)._planner(space).plan(1, cols, y, seed=0)
+    assert [space.to_params(np.asarray(c.row)) for c in batch.candidates] == [t.params for t in trials[4:]]
+
+
+def test_picks_are_stored_in_the_study(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'plan.db'}"
     storage = open_storage(url, heartbeat_interval=1)
     study = optuna.create_study(
@@ -359,20 +378,21 @@ def test_plan_is_stored_in_the_study(tmp_path: Path) -> None:
     )
     study.optimize(objective, n_trials=8)
     attrs = study._storage.get_study_system_attrs(study._study_id)
-    for b in (0, 1):
-        plan = attrs[f"jointnas:plan:{b}"]
-        cands = [c["values"] for c in plan["candidates"]]
-        got = [t.params for t in sorted(study.trials, key=lambda t: t.number) if t.user_attrs["batch"] == b]
-        assert cands == got
+    trials = sorted(study.trials, key=lambda t: t.number)
+    assert [c["values"] for c in attrs["jointnas:plan:0"]["candidates"]] == [t.params for t in trials[:4]]
+    for t in trials:
+        assert t.system_attrs["jointnas:pick"]["values"] == t.params
+        assert t.system_attrs["jointnas:pick"]["macs"] == t.user_attrs["macs"]
+    assert [t.system_attrs["jointnas:pick"]["n_train"] for t in trials[4:]] == [4] * 4
     assert attrs["jointnas:seed"] == 0
     assert study.user_attrs["optnas:space"] == SPACE.to_dict()
     assert study.user_attrs["optnas:num_classes"] == 10
 
 
-def test_plan_depends_only_on_earlier_batches() -> None:
-    """Another worker computing batch 2's plan late (after some batch-2 trials finished) gets the same plan."""
-    study = run(make_sampler(final_batch_size=0), 6)  # batch 1 and two trials of batch 2
-    stored = study._storage.get_study_system_attrs(study._study_id)["jointnas:plan:1"]
-    late = make_sampler(final_batch_size=0)._make_plan(study, 1)
-    assert late == stored
-    assert late["n_train"] == 4
+def test_a_pick_depends_only_on_earlier_batches_and_the_taken_candidates() -> None:
+    """Another worker picking slot 1 of batch 1 late (after batch 2 began) picks the same candidate."""
+    study = run(make_sampler(final_batch_size=0), 10)  # batch 1 and two trials of batch 2
+    trial = study.trials[5]
+    late = make_sampler(final_batch_size=0)._pick(study, trial, 1)
+    assert late is not None and late["n_train"] == 4
+    assert late["candidates"][0]["values"] == trial.params

@@ -128,16 +128,16 @@ import os, sys, time
 from optnas.samplers import _jointnas
 
 marker = sys.argv[1]
-real = _jointnas.JointNASSampler._make_plan
+real = _jointnas.JointNASSampler._pick
 
-def _make_plan(self, study, t):
+def _pick(self, study, trial, t):
     if t == 1:
         with open(marker, "w") as f:
             f.write(str(os.getpid()))
         time.sleep(600)
-    return real(self, study, t)
+    return real(self, study, trial, t)
 
-_jointnas.JointNASSampler._make_plan = _make_plan
+_jointnas.JointNASSampler._pick = _pick
 from optnas.cli import main
 sys.exit(main(sys.argv[2:]))
 """

@@ -278,8 +278,8 @@ def _run_workers(tmp: Path, url: str, name: str, n_workers: int, hang: int) -> l
 
 @pytest.mark.slow
 def test_two_sqlite_workers_survive_a_killed_worker(tmp_path: Path) -> None:
-    # Position 1 (batch 0): the survivor reaches the barrier of batch 1 while the killed trial
-    # runs; once the heartbeat fails it, its retry waits in the queue without blocking the barrier.
+    # Position 1 (batch 0): the survivor plans batch 1 while the killed trial still runs (pending);
+    # once the heartbeat fails it, its retry waits in the queue and the next free worker pops it.
     _run_workers(tmp_path, f"sqlite:///{tmp_path / 'two.db'}", "runs", 2, hang=1)
 
 
