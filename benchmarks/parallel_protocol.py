@@ -1,15 +1,17 @@
 """How JointNAS's parallel workers should coordinate: a batch barrier or asynchronous planning.
 
-Issue 12 asked for the multi-worker protocol to be chosen by measurement. The two candidates keep
-the same storage guarantees (atomic positions, Optuna's own retries as waiting trials that never
-block); they differ in *when* a batch is planned:
+Issue 12 asked for the multi-worker protocol to be chosen by measurement. Both keep the same
+storage guarantees (atomic positions, Optuna's own retries as waiting trials); they differ in
+*when* a trial's candidate is chosen:
 
-* ``barrier`` (the design in use, FBNetV3's Algorithm 1): batch ``t`` is planned once no trial of
-  an earlier batch is running, from all of their results. Workers idle while the slowest trial of
-  a batch finishes.
-* ``async`` (as GPSampler's qLogEI does with pending points): a worker that frees up plans at
-  once from the completed trials; the running ones are pending (left out of the pool). No idle
-  time, but each plan sees up to a batch fewer results, and the predictor is refitted per trial.
+* ``barrier`` (FBNetV3's Algorithm 1 literally, the design before this measurement): batch ``t``
+  is chosen once no trial of an earlier batch is running, from all of their results. Workers idle
+  while the slowest trial of a batch finishes. Driving the sampler with all ``m`` trials of a
+  batch asked before any is told gives exactly these batches.
+* ``async`` (the design chosen, as GPSampler's qLogEI treats pending points): a worker that frees
+  up picks at once, from the completed trials of the earlier batches, with the running ones
+  pending (left out of the pool, kept at a distance). No idle time, but a pick may see fewer
+  results.
 
 Two measurements, in one run:
 

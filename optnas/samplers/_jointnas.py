@@ -370,6 +370,14 @@ class JointNASSampler(BaseSampler):
                     cand["n_train"] = record["n_train"]
         if cand is None:  # no space yet, or a batch the pool could not fill: the independent sampler
             set_trial_attr(study, trial, _PICK, {})
+            if not search_space and self.constraints:
+                self._warn_once(
+                    study,
+                    "unchecked-first",
+                    f"JointNAS: trial {trial.number} is sampled before any search space is known (it is inferred "
+                    "from the trials), so the constraints cannot filter it; its constraint values are recorded. "
+                    "Pass search_space= to have every trial checked before training.",
+                )
             return {}
         set_trial_attr(study, trial, _PICK, cand)
         attrs: list[tuple[str, Any]] = [("stage", stage), ("batch", t), ("slot", j)]

@@ -41,9 +41,10 @@ from optuna.trial import FrozenTrial, TrialState
 
 from optnas import _validate as validate
 from optnas._errors import ConfigError
+from optnas._keys import CONFIG_ATTR, KIND_ATTR
 from optnas.cost import infer_num_classes
 from optnas.studies._kinds import StudyKind, study_kind_of
-from optnas.studies._runner import CONFIG_ATTR, KIND_ATTR, best_feasible, open_storage
+from optnas.studies._runner import best_feasible, open_storage
 
 __all__ = [
     "ES_ATTR",

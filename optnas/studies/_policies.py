@@ -41,6 +41,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from optnas import _validate as validate
 from optnas._errors import ConfigError
+from optnas._keys import CONFIG_ATTR, KIND_ATTR
 from optnas.studies._augment_kinds import M_PARAM, N_PARAM, attach_pairing_pool
 from optnas.studies._kinds import study_kind_of
 
@@ -60,8 +61,8 @@ __all__ = [
 
 #: ``optnas.augment._cli.RANDAUGMENT_FORMAT`` (not imported: ``optnas.augment`` imports albumentations).
 RANDAUGMENT_FORMAT = "optnas.augment.randaugment"
-_KIND_ATTR = "optnas:kind"  # optnas.studies._runner.KIND_ATTR
-_CONFIG_ATTR = "optnas:config"  # optnas.studies._runner.CONFIG_ATTR
+_KIND_ATTR = KIND_ATTR
+_CONFIG_ATTR = CONFIG_ATTR
 _MIN_CELL = 64
 
 U8 = npt.NDArray[np.uint8]

@@ -45,9 +45,9 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from optnas._errors import ConfigError
+from optnas._keys import CONFIG_ATTR
 from optnas.studies._export import policies_module, study_kind, summary_markdown
 from optnas.studies._kinds import StudyKind, study_kind_of
-from optnas.studies._runner import CONFIG_ATTR
 
 __all__ = [
     "Report",

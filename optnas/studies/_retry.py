@@ -4,9 +4,10 @@ Optuna's own convention is followed: a retry is a *waiting* trial with the same 
 distributions, user attributes and system attributes as the trial it replaces, plus
 ``failed_trial`` (the first trial of the chain) and ``retry_history`` (every earlier trial of the
 chain), exactly what :class:`optuna.storages.RetryHeartbeatStaleTrialCallback` writes for a
-worker that died. Samplers that keep their state in system attributes therefore see the retry
-as the same candidate: ``GridSampler`` keeps its ``grid_id``, ``JointNASSampler`` its plan
-position. Waiting trials are popped before new ones are created, so the retry runs first.
+worker that died, less the worker that ran it (the retry records its own when it starts).
+Samplers that keep their state in system attributes therefore see the retry as the same
+candidate: ``GridSampler`` keeps its ``grid_id``, ``JointNASSampler`` its plan
+position and pick. Waiting trials are popped before new ones are created, so the retry runs first.
 
 Three causes queue a retry:
 
@@ -30,6 +31,8 @@ import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
+from optnas._keys import ERROR_ATTR, FAILURES_ATTR, INTERRUPTS_ATTR, JOINTNAS_WORKER, WORKER_ATTR
+
 __all__ = [
     "ERROR_ATTR",
     "FAILURES_ATTR",
@@ -41,12 +44,6 @@ __all__ = [
     "short_error",
 ]
 
-#: System attribute of a retry: how many times its candidate has failed (stale or exception).
-FAILURES_ATTR = "optnas:failures"
-#: System attribute of a retry: how many times its candidate was interrupted (Ctrl-C).
-INTERRUPTS_ATTR = "optnas:interrupts"
-#: User attribute of a failed trial: why it failed, on one line (shown by optuna-dashboard).
-ERROR_ATTR = "error"
 _ERROR_CHARS = 300
 
 
@@ -99,8 +96,12 @@ def requeue(
     interrupts = int(trial.system_attrs.get(INTERRUPTS_ATTR, 0)) + (1 if interrupted else 0)
     if not interrupted and max_retry is not None and failures > max_retry:
         return None
+    # Not the dead worker's identity: until the worker that pops the retry records its own, another
+    # local worker would take the inherited pid for a dead worker's running trial and fail it (a
+    # phantom failure, issue 14).
+    inherited = {k: v for k, v in trial.system_attrs.items() if k not in (WORKER_ATTR, JOINTNAS_WORKER)}
     system_attrs = {
-        **trial.system_attrs,
+        **inherited,
         "failed_trial": history[0],
         "retry_history": history,
         FAILURES_ATTR: failures,

@@ -31,6 +31,7 @@ from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from optnas._errors import ConfigError, Interrupted, OptnasError, TrialsFailed
+from optnas._keys import ARTIFACT_ATTR, CONFIG_ATTR, KIND_ATTR, SPACE_ATTR, WORKER_ATTR
 from optnas.studies._kinds import REGISTRY
 from optnas.studies._metric import name_objective
 from optnas.studies._retry import ERROR_ATTR, RetryStaleTrial, failure_count, is_retried, requeue, short_error
@@ -53,10 +54,6 @@ DEFAULT_STORAGE = "sqlite:///optnas.db"
 MAX_RETRY = 3
 #: The run stops when this many candidates in a row failed for good (a systematic error).
 FAILED_IN_A_ROW = 3
-KIND_ATTR = "optnas:kind"
-CONFIG_ATTR = "optnas:config"
-SPACE_ATTR = "optnas:space"
-ARTIFACT_ATTR = "optnas:artifacts"
 
 
 def open_storage(
@@ -368,8 +365,6 @@ class _Tracker:
         self.trial_id, self.number, self.error, self.value = trial._trial_id, trial.number, None, None
 
 
-#: System attribute of a trial: ``host:pid`` of the worker running it (dead-worker detection without heartbeats).
-WORKER_ATTR = "optnas:worker"
 
 
 def _worker() -> str:

@@ -35,6 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from optnas import _validate as v
 from optnas._errors import ConfigError
+from optnas._keys import ARTIFACT_ATTR, WEIGHTS_ATTR
 
 __all__ = [
     "DEFAULT_KEEP",
@@ -46,11 +47,9 @@ __all__ = [
     "weights_artifact",
 ]
 
-#: Trial user attribute holding the artifact id of the trial's trained ``state_dict``.
-WEIGHTS_ATTR = "weights_artifact"
 #: Default number of best full-fidelity trials whose weights are kept.
 DEFAULT_KEEP = 3
-_ARTIFACT_DIR_ATTR = "optnas:artifacts"  # optnas.studies._runner.ARTIFACT_ATTR
+_ARTIFACT_DIR_ATTR = ARTIFACT_ATTR
 
 
 def keep_count(train: Any) -> int:

@@ -134,8 +134,12 @@ def test_constraints_on_a_user_cost_are_never_violated(cost_filter: str) -> None
 
 
 def test_the_unplanned_first_trial_of_an_inferred_space_records_its_constraints() -> None:
+    """Gap, stated: nothing is known of an inferred space before its first trial suggests, so that
+    trial cannot be filtered. The sampler says so once and records its constraint values."""
     sampler = make(cost=cost, constraints=[Constraint("params", 800.0)])
-    study = run(sampler, 6)
+    with pytest.warns(UserWarning, match="trial 0 is sampled before any search space is known") as caught:
+        study = run(sampler, 6)
+    assert sum("before any search space" in str(w.message) for w in caught) == 1
     first = study.trials[0]
     assert "stage" not in first.user_attrs  # sampled before any space was known
     assert first.constraints == {"max_params": pytest.approx(cost(first.params)["params"] / 800.0 - 1)}

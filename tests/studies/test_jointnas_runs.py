@@ -200,10 +200,6 @@ def _check_killed_trial_retried(trials: list[FrozenTrial], pid: int) -> FrozenTr
     """The trial the killed worker was running failed (heartbeat) and its candidate completed later."""
     hung = [t for t in trials if t.system_attrs.get("jointnas:worker", "").split(":")[1:2] == [str(pid)]]
     killed = [t for t in hung if t.state == TrialState.FAIL]
-    if len(killed) > 1:
-        # Known and open (issue 14): under heavy load a retry of the dead trial (which copies its
-        # system attributes, the worker's included) can fail at once, a phantom FAIL.
-        pytest.xfail(f"phantom retry failure under load:\n{_describe(trials)}")
     assert len(killed) == 1, [(t.number, t.state) for t in hung]
     k = killed[0]
     assert k.params, "the killed trial had suggested its candidate"
@@ -211,7 +207,7 @@ def _check_killed_trial_retried(trials: list[FrozenTrial], pid: int) -> FrozenTr
     assert len(again) == 1 and again[0].number > k.number
     assert again[0].params == k.params
     # one failure per dead trial: no phantom FAIL (a retry that fails at once before the next one
-    # completes the candidate). Known and open under heavy load (issue 14): reported as xfail.
+    # completes the candidate)
     fails = [t for t in trials if t.state == TrialState.FAIL]
     assert [t.number for t in fails] == [k.number], _describe(trials)
     return k
