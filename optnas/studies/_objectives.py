@@ -4,8 +4,9 @@ JointNAS / AutoTrain (FBNetV3, Dai et al., 2021, Algorithm 1): decode the trial'
 an ``Arch`` + ``Recipe``, compute the exact cost, record the constraints
 (``trial.set_constraint`` plus user-attribute mirrors), and, only for a feasible candidate, build,
 train on the study's dataset with per-epoch reports, and return the validation accuracy. The
-epoch budget is the early-stopping criterion the sampler assigned (``epoch_budget``), else the
-study file's ``train.epochs``, else the recipe's.
+schedule spans the study file's ``train.epochs``, else the recipe's; a candidate the sampler
+gave an early-stopping budget (``epoch_budget``) trains only that many epochs of it, so that its
+accuracy is the full run's learning curve at that epoch (FBNetV3 Sec. 3.1).
 
 JointNAS never prunes (README): it ranks candidates on FBNetV3's early-stopping budget instead.
 The objective reports every epoch's accuracy (the sampler reads the learning curves) but ignores
@@ -87,10 +88,10 @@ class JointNASObjective:
             trial.set_user_attr("trained", False)
             return INFEASIBLE_VALUE
         train = dict(self.train or {})
+        # The early-stopping budget trains the first epochs of the full schedule (equal fidelity
+        # with the full runs' learning curves, which the sampler compares them with).
         budget = epoch_budget(trial)
-        epochs = budget if budget is not None else train.get("epochs")
-        if epochs is not None:
-            epochs = min(int(epochs), recipe.epochs) if budget is not None else int(epochs)
+        epochs = None if train.get("epochs") is None else int(train["epochs"])
         start = time.perf_counter()
         result = train_and_evaluate(
             arch,
@@ -99,6 +100,7 @@ class JointNASObjective:
             trial=cast(optuna.trial.BaseTrial, _ReportOnly(trial)),
             seed=self.seed,
             epochs=epochs,
+            stop_after=budget,
             device=train.get("device", "cpu"),
             num_threads=train.get("num_threads"),
             num_workers=train.get("num_workers", 0),

@@ -162,6 +162,7 @@ def train_and_evaluate(
     trial: optuna.trial.BaseTrial | None = None,
     seed: int = 0,
     epochs: int | None = None,
+    stop_after: int | None = None,
     augment: Any = None,
     standard_augment: bool = True,
     evaluate_test: bool = False,
@@ -187,6 +188,12 @@ def train_and_evaluate(
         seed: seed of every random stream of the run (see the module docstring).
         epochs: train this many epochs instead of ``recipe.epochs`` (e.g. an early-stopping
             budget); the warm-up + cosine schedule then spans these epochs.
+        stop_after: train only the first ``stop_after`` epochs of the full schedule (which
+            still spans ``recipe.epochs``, or ``epochs``): the run is then exactly the prefix of
+            the full run with the same seed, so its accuracy is the full run's learning curve at
+            that epoch. This is the fidelity FBNetV3's early-stopping criterion compares
+            (Sec. 3.1: the ranking at an early epoch against the final ranking), which a
+            schedule compressed into fewer epochs would not give.
         augment: an extra albumentations transform applied after the standard crop and
             flip (e.g. an AutoAugment policy).
         standard_augment: apply the standard pad + random crop (+ flip) augmentation.
@@ -224,6 +231,8 @@ def train_and_evaluate(
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ConfigError("epochs", epochs, "must be a positive integer")
         recipe = dataclasses.replace(recipe, epochs=epochs)
+    if stop_after is not None and (isinstance(stop_after, bool) or not isinstance(stop_after, int) or stop_after < 1):
+        raise ConfigError("stop_after", stop_after, "must be a positive integer")
     if num_threads is not None and (
         isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
     ):
@@ -247,7 +256,7 @@ def train_and_evaluate(
         torch.default_generator.manual_seed(_derive(seed, _TORCH))
         if fork_devices:
             torch.cuda.default_generators[fork_devices[0]].manual_seed(_derive(seed, _TORCH))
-        options = _Options(num_workers, precision, channels_last, bool(keep_model))
+        options = _Options(num_workers, precision, channels_last, bool(keep_model), stop_after)
         result = _run(arch, recipe, data, trial, seed, augment, standard_augment, evaluate_test, dev, progress, options)
     return dataclasses.replace(result, wall_time=time.perf_counter() - start)
 
@@ -260,6 +269,7 @@ class _Options:
     precision: str = "fp32"
     channels_last: bool = False
     keep_model: bool = False
+    stop_after: int | None = None
 
 
 @contextlib.contextmanager
@@ -359,9 +369,10 @@ def _train(
     losses: list[float] = []
     train_time = 0.0
     diverged = False
-    bar = _progress(progress, recipe.epochs * steps, f"train {arch.resolution}px")
+    n_epochs = recipe.epochs if options.stop_after is None else min(options.stop_after, recipe.epochs)
+    bar = _progress(progress, n_epochs * steps, f"train {arch.resolution}px")
     try:
-        for epoch in range(recipe.epochs):
+        for epoch in range(n_epochs):
             tic = time.perf_counter()
             if mixup is not None:
                 lams, perms = _mixup_plan(mixup, recipe.mixup_alpha, sizes, device)

@@ -75,3 +75,18 @@ def test_nan_accuracy_warns_once(data: Any, monkeypatch: pytest.MonkeyPatch) -> 
     ours = [w for w in caught if "JointNASObjective" in str(w.message)]
     assert len(ours) == 1 and "non-finite accuracy" in str(ours[0].message)
     assert [t.state for t in study.trials] == [TrialState.FAIL] * 3
+
+
+def test_an_early_stopping_budget_trains_the_prefix_of_the_full_schedule(data: Any) -> None:
+    """The sampler compares an early-stopped candidate's accuracy at epoch ``e`` with the full runs'
+    curves at ``e``: both must come from one schedule (issue 13's fidelity item)."""
+    objective = JointNASObjective(preset("digits"), data, seed=0, train={"epochs": 3, "num_threads": 1})
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=4))
+    study.optimize(objective, n_trials=1)
+    full = study.trials[0]
+    study.enqueue_trial(full.params, user_attrs={"epoch_budget": 2})
+    study.optimize(objective, n_trials=1)
+    early = study.trials[1]
+    assert early.params == full.params and early.user_attrs["epochs_trained"] == 2
+    assert early.intermediate_values == {e: full.intermediate_values[e] for e in (1, 2)}
+    assert early.value == full.intermediate_values[2]

@@ -200,3 +200,16 @@ def test_rejects_wrong_types(tiny_arch: Arch, recipe: Recipe, small_digits: Imag
     with pytest.raises(ConfigError) as err:
         train_and_evaluate(tiny_arch, recipe, small_digits.train_x)  # type: ignore[arg-type]
     assert err.value.field == "data"
+
+
+def test_stop_after_is_the_prefix_of_the_full_run(small_digits: ImageData, tiny_arch: Arch, recipe: Recipe) -> None:
+    """Early stopping at equal fidelity (FBNetV3 Sec. 3.1): the first ``e`` epochs of the full
+    schedule, not a schedule compressed into ``e`` epochs."""
+    full = train_and_evaluate(tiny_arch, recipe, small_digits, seed=3, num_threads=1)
+    early = train_and_evaluate(tiny_arch, recipe, small_digits, seed=3, num_threads=1, stop_after=2)
+    compressed = train_and_evaluate(tiny_arch, recipe, small_digits, seed=3, num_threads=1, epochs=2)
+    assert recipe.epochs == 3 and early.epochs == 2
+    assert early.curve == full.curve[:2]  # exactly: same seed, same schedule
+    assert compressed.curve != full.curve[:2]  # the compressed schedule is another fidelity
+    with pytest.raises(ConfigError, match="stop_after"):
+        train_and_evaluate(tiny_arch, recipe, small_digits, stop_after=0)
