@@ -108,6 +108,16 @@ class StudyKind:
         return self.arch == "searched"
 
     @property
+    def searches_space(self) -> bool:
+        """Whether trials differ in their network or recipe, so that ``[space.overrides]`` (search ranges) applies.
+
+        An ``augment`` kind trains one fixed child network with one fixed recipe: nothing of the
+        space is searched, and a search range there is an error (``[space.fixed]`` and
+        ``space.arch`` choose the child).
+        """
+        return self.family == "nas"
+
+    @property
     def trains_candidates(self) -> bool:
         """Whether trials are candidate networks planned in batches (the ``nas`` family)."""
         return self.family == "nas"

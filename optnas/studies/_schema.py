@@ -21,7 +21,8 @@ A study file declares one study::
     preset = "digits"          # fbnetv3 | cifar | digits
     arch = "mobilenet_v2"      # autotrain (and augmentation child): fixed architecture: a reference
                                # name, a block string, or "torchvision:resnet18 res32 small"
-    [space.overrides]          # ranges by parameter name
+    [space.overrides]          # search ranges by parameter name (jointnas / autotrain only: an
+                               #   augmentation study trains one fixed child, so it is an error there)
     g1_c = [16, 32, 8]         # [min, max] or [min, max, step] for integers
     lr = {low = 0.001, high = 0.1, log = true}
     optimizer = ["sgd", "adamw"]     # a list of strings/bools: categorical choices
@@ -178,10 +179,17 @@ def _range_of(name: str, value: Any) -> IntRange | FloatRange | Choice:
             raise ConfigError(f"space.overrides.{name}", sorted(unknown), "unknown range keys (low, high, step, log)")
         if "low" not in value or "high" not in value:
             raise ConfigError(f"space.overrides.{name}", dict(value), "needs low and high")
+        where = f"space.overrides.{name}"
         lo, hi = value["low"], value["high"]
-        if isinstance(lo, int) and isinstance(hi, int) and not value.get("log"):
-            return IntRange(lo, hi, int(value.get("step", 1)))
-        return FloatRange(float(lo), float(hi), bool(value.get("log", False)))
+        v.number(f"{where}.low", lo)
+        v.number(f"{where}.high", hi)
+        log = v.boolean(f"{where}.log", value["log"]) if "log" in value else False
+        if isinstance(lo, int) and isinstance(hi, int) and not log:
+            step = v.positive_int(f"{where}.step", value["step"]) if "step" in value else 1
+            return IntRange(lo, hi, step)
+        if "step" in value:
+            raise ConfigError(f"{where}.step", value["step"], "a step needs integer bounds and no log scale")
+        return FloatRange(float(lo), float(hi), log)
     if isinstance(value, list) and value:
         if all(isinstance(v, str | bool) for v in value):
             return Choice(tuple(value))
@@ -198,8 +206,19 @@ def _range_of(name: str, value: Any) -> IntRange | FloatRange | Choice:
 
 def _space(section: Mapping[str, Any], kind: StudyKind) -> JointSpace:
     name = _opt(section, "preset", "space", v.string) or "digits"
-    space = preset(name)
+    try:
+        space = preset(name)
+    except ConfigError as exc:
+        raise ConfigError("space.preset", name, exc.reason) from None
     overrides = dict(_opt(section, "overrides", "space", v.table) or {})
+    if overrides and not kind.searches_space:
+        key = next(iter(overrides))
+        raise ConfigError(
+            f"space.overrides.{key}",
+            overrides[key],
+            f"{_article(kind.name)} {kind.name} study trains one fixed child network with one fixed recipe, so a "
+            "search range cannot apply; remove [space.overrides] (choose the child with space.arch or [space.fixed])",
+        )
     # Range overrides first, so that a dimension's new range is what the fixed values are checked against.
     for key, value in overrides.items():
         try:
@@ -236,9 +255,33 @@ def _space(section: Mapping[str, Any], kind: StudyKind) -> JointSpace:
                 "space.arch", arch_text, f"a {kind.name} study searches the architecture; remove space.arch"
             )
     fixed = dict(_opt(section, "fixed", "space", v.table) or {})
-    if fixed:
-        space = space.fix(**fixed)
+    for key, value in fixed.items():
+        space = _fix(space, key, value)
     return space
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _fix(space: JointSpace, key: str, value: Any) -> JointSpace:
+    """``space`` with ``[space.fixed] key = value``; every error names ``space.fixed.<key>``."""
+    where = f"space.fixed.{key}"
+    dims = {d.name: d for d in space.all_dims}
+    if key not in dims:
+        raise ConfigError(where, value, f"unknown dimension; expected one of {sorted(dims)}")
+    spec = dims[key].spec
+    if isinstance(spec, IntRange):
+        v.integer(where, value)
+    elif isinstance(spec, FloatRange):
+        v.number(where, value)
+    elif not any(type(value) is type(choice) and value == choice for choice in spec.values):  # 1 is not true
+        got = "" if any(type(value) is type(choice) for choice in spec.values) else f", got {v.kind_of(value)}"
+        raise ConfigError(where, value, f"must be one of {list(spec.values)}{got}")
+    try:
+        return space.fix(**{key: value})
+    except ConfigError as exc:
+        raise ConfigError(where, value, exc.reason) from None
 
 
 def _constraints(section: Mapping[str, Any], kind: StudyKind) -> tuple[Constraint, ...]:

@@ -102,7 +102,7 @@ def test_torchvision_arch_errors_name_the_study_field() -> None:
     assert (err.value.field, err.value.value) == ("space.overrides.stochastic_depth", [0.0, 0.2])
     with pytest.raises(ConfigError) as err:
         parse_study({"study": {"kind": "autotrain"}, "space": {"arch": tv, "fixed": {"stochastic_depth": 0.1}}})
-    assert err.value.field == "stochastic_depth"
+    assert (err.value.field, err.value.value) == ("space.fixed.stochastic_depth", 0.1)
     with pytest.raises(ConfigError) as err:
         parse_study({"study": {"kind": "autotrain"}, "space": {"arch": "torchvision:alexnet"}})
     assert (err.value.field, err.value.value) == ("space.arch", "torchvision:alexnet")

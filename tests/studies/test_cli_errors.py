@@ -51,7 +51,7 @@ def _replace(old: str, new: str) -> str:
 # (case id, study file text, extra arguments, text the one-line error must contain)
 RUN_CASES = [
     ("unknown-kind", _replace('kind = "jointnas"', 'kind = "nas"'), [], "study.kind='nas': unknown study kind"),
-    ("unknown-preset", _replace('preset = "digits"', 'preset = "huge"'), [], "preset='huge': unknown preset"),
+    ("unknown-preset", _replace('preset = "digits"', 'preset = "huge"'), [], "space.preset='huge': unknown preset"),
     (
         "int-range-min-gt-max",
         BASE + "\n[space.overrides]\ng1_c = [32, 16]\n",
