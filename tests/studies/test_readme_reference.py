@@ -9,10 +9,12 @@ does not know.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -170,3 +172,38 @@ def test_the_ready_made_files_table_lists_every_shipped_study_file_with_its_kind
     for path, kinds in listed.items():
         kind = tomllib.loads(shipped[path].read_text(encoding="utf-8"))["study"]["kind"]
         assert kind in kinds, f"{path} is a {kind} study, README says {sorted(kinds)}"
+
+
+def _quoted_errors() -> list[str]:
+    """Every error the reference quotes (`` `field=value: reason` ``), whitespace normalized."""
+    quoted = re.findall(r"`([a-z_.]+=[^`]*?: [^`]*)`", REFERENCE)
+    return [" ".join(q.split()) for q in quoted]
+
+
+def _file_with(error: str) -> dict[str, Any]:
+    """The study file an error quotes: its key set to its value, in a study of the kind it names."""
+    path, _, rest = error.partition("=")
+    value_text = rest.split(": ", 1)[0]
+    named = re.search(r"\ban? (\w+) study\b", error)
+    if named and named.group(1) in KINDS:
+        kind = named.group(1)
+    else:  # the first kind that has the section
+        kind = next(k.name for k in REGISTRY.values() if not path.startswith("augment.") or k.augment_section)
+    data: dict[str, Any] = {"study": {"kind": kind}, "dataset": {"name": "digits"}}
+    *tables, key = path.split(".")
+    table = data
+    for name in tables:
+        table = table.setdefault(name, {})
+    table[key] = ast.literal_eval(value_text)
+    return data
+
+
+@pytest.mark.parametrize("error", _quoted_errors())
+def test_every_error_the_reference_quotes_is_the_real_one(error: str) -> None:
+    from optnas import ConfigError
+    from optnas.studies import make_sampler, parse_study
+
+    with pytest.raises(ConfigError) as info:
+        make_sampler(parse_study(_file_with(error)), 10)  # the sampler's own checks come last
+    expected = error.split("...")[0].rstrip(" ,")
+    assert str(info.value).startswith(expected), f"README quotes {error!r}; the code says {str(info.value)!r}"
