@@ -29,6 +29,7 @@ stored attributes that do not parse.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections import Counter
@@ -127,14 +128,27 @@ def _trial_network(trial: FrozenTrial) -> tuple[Any, Any, int]:
     from optnas.space import Recipe, parse_arch
 
     ua = trial.user_attrs
+    where = f"trial {trial.number} user attrs"
+    missing = [key for key in ("arch", "recipe", "params") if key not in ua]
+    if missing:
+        raise ConfigError(where, missing, "missing (the trial was not trained by optnas)")
+    stored, params = ua["recipe"], ua["params"]
+    if not isinstance(stored, dict):
+        raise ConfigError(f"{where} recipe", stored, "must be an object of Recipe fields")
+    fields = {f.name for f in dataclasses.fields(Recipe)}
+    unknown = sorted(set(stored) - fields)
+    if unknown:
+        raise ConfigError(f"{where} recipe.{unknown[0]}", stored[unknown[0]], "not a Recipe field")
+    if isinstance(params, bool) or not isinstance(params, int) or params <= 0:
+        raise ConfigError(f"{where} params", params, "must be a positive integer")
     try:
         arch = parse_arch(str(ua["arch"]))
-        recipe = Recipe(**dict(ua["recipe"]))
-        params = int(ua["params"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"trial {trial.number} user attrs", "arch/recipe/params", f"missing or invalid: {exc}"
-        ) from None
+    except ConfigError as exc:
+        raise ConfigError(f"{where} arch", ua["arch"], f"{exc.field}={exc.value!r}: {exc.reason}") from None
+    try:
+        recipe = Recipe(**stored)
+    except ConfigError as exc:
+        raise ConfigError(f"{where} recipe.{exc.field}", exc.value, exc.reason) from None
     return arch, recipe, infer_num_classes(arch, params)
 
 

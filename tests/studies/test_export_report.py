@@ -181,6 +181,33 @@ def test_export_corrupted_arch_attr_is_one_line_cli_error(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("recipe", {"lr": 0.1, "warp_speed": 9}, "user attrs recipe.warp_speed=9: not a Recipe field"),
+        ("recipe", [0.1], "user attrs recipe=[0.1]: must be an object of Recipe fields"),
+        ("recipe", {"lr": "fast"}, "user attrs recipe.lr='fast': must be a positive number"),
+        ("params", "many", "user attrs params='many': must be a positive integer"),
+    ],
+)
+def test_export_corrupted_recipe_or_params_names_the_attribute(
+    key: str, value: Any, expected: str, nas_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Stored attributes are checked key by key (no ``TypeError`` caught from ``Recipe(**stored)``)."""
+    study = optuna.load_study(study_name="nas", storage=nas_url)
+    best = best_feasible(study, 1)[0]
+    with sqlite3.connect(nas_url[len("sqlite:///") :]) as db:
+        db.execute(
+            "UPDATE trial_user_attributes SET value_json = ? WHERE trial_id = ? AND key = ?",
+            (json.dumps(value), best._trial_id, key),
+        )
+    out = tmp_path / "out"
+    assert main(["export", "--storage", nas_url, "--study-name", "nas", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"optnas: error: trial {best.number} {expected}") and err.count("\n") == 1, err
+    assert not out.exists()
+
+
 # --- report ---------------------------------------------------------------------------------------------------------
 def test_random_search_expectation_exact_and_statistical() -> None:
     got = random_search_expectation([3.0, 1.0, 2.0], 3)
