@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import io
 import json
@@ -315,3 +316,67 @@ def test_the_ppo_preset_goes_through_the_study_file() -> None:
     huge = parse_study(_minimal(REGISTRY["autoaugment"], sampler={"preset": "huge"}))
     with pytest.raises(ConfigError, match=r"^sampler\.preset='huge': unknown PPO preset; expected one of "):
         make_sampler(huge, None)
+
+
+def _kind_dispatch(tree: ast.AST) -> list[int]:
+    """Lines that compare with, or key a table by, a study kind's name."""
+
+    def is_kind(node: ast.AST | None) -> bool:
+        if isinstance(node, ast.Constant):
+            return node.value in KINDS
+        if isinstance(node, ast.Tuple | ast.List | ast.Set):
+            return any(is_kind(e) for e in node.elts)
+        return False
+
+    def dispatches(node: ast.AST) -> bool:
+        if isinstance(node, ast.Compare):
+            return any(is_kind(n) for n in (node.left, *node.comparators))
+        if isinstance(node, ast.Dict):
+            return any(is_kind(k) for k in node.keys)
+        return isinstance(node, ast.MatchValue) and is_kind(node.value)
+
+    return [node.lineno for node in ast.walk(tree) if dispatches(node)]  # type: ignore[attr-defined]
+
+
+def test_no_module_outside_the_registry_dispatches_on_a_kind_name() -> None:
+    """Issue 15: every decision that depends on the kind is the registry's (``StudyKind``)."""
+    package = Path(_runner.__file__).parents[1]
+    registry = package / "studies" / "_kinds.py"
+    found = {
+        str(path.relative_to(package)): lines
+        for path in sorted(package.rglob("*.py"))
+        if path != registry and (lines := _kind_dispatch(ast.parse(path.read_text(encoding="utf-8"))))
+    }
+    assert not found
+    assert _kind_dispatch(ast.parse('if kind == "randaugment" or config.kind in ("jointnas",): pass'))  # it finds them
+
+
+def _type_error_option_checks(tree: ast.AST) -> list[int]:
+    """Lines of ``except TypeError`` handlers around a ``f(**options)`` call (unknown options found by a crash)."""
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try):
+            continue
+        star = any(
+            isinstance(call, ast.Call) and any(k.arg is None for k in call.keywords)
+            for statement in node.body
+            for call in ast.walk(statement)
+        )
+        for handler in node.handlers:
+            caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+            if star and any(isinstance(e, ast.Name) and e.id == "TypeError" for e in caught):
+                lines.append(handler.lineno)
+    return lines
+
+
+def test_the_study_layer_never_finds_unknown_options_by_catching_type_error() -> None:
+    """Issue 15: sections check their keys; no ``try: cls(**table) except TypeError``."""
+    package = Path(_runner.__file__).parents[1]
+    paths = [*sorted((package / "studies").glob("*.py")), *sorted((package / "samplers").glob("*.py"))]
+    found = {
+        path.name: lines
+        for path in [*paths, package / "cli.py"]
+        if (lines := _type_error_option_checks(ast.parse(path.read_text(encoding="utf-8"))))
+    }
+    assert not found
+    assert _type_error_option_checks(ast.parse("try:\n    f(**kw)\nexcept (KeyError, TypeError):\n    pass"))
