@@ -19,11 +19,15 @@ own default (the field is ``None``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from optnas import _validate as v
 from optnas._errors import ConfigError
 from optnas.studies._sections import _opt, _Section
+
+if TYPE_CHECKING:  # imported when given (PredictorConfig's module imports torch)
+    from optnas.evolution import GAConfig
+    from optnas.predictor import PredictorConfig
 
 __all__ = [
     "GridSamplerSection",
@@ -92,8 +96,8 @@ class JointNASSamplerSection(SamplerSection):
     diversity: float | None = None
     wait_timeout: float | None = None
     poll_interval: float | None = None
-    predictor: Any = None
-    ga: Any = None
+    predictor: PredictorConfig | None = None
+    ga: GAConfig | None = None
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "n_batches", "pool_size", "n_startup_trials"):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import typing
 
 import pytest
 
 from optnas import ConfigError
 from optnas.data import DATASETS as DATA_DATASETS
-from optnas.studies import parse_study
+from optnas.studies import StudyConfig, parse_study
 from optnas.studies._sections import DATASETS, DatasetSection, TrainSection
 
 
@@ -36,3 +37,34 @@ def test_replacing_with_a_dict_parses_it() -> None:
 
 def test_dataset_names_agree_with_the_loader() -> None:
     assert DATASETS == DATA_DATASETS
+
+
+def _section_classes() -> list[type]:
+    from optnas.studies._kinds import REGISTRY
+
+    classes = [DatasetSection, TrainSection]
+    for kind in REGISTRY.values():
+        classes += [c for c in (kind.sampler_section, kind.augment_section) if c is not None and c not in classes]
+    return classes
+
+
+@pytest.mark.parametrize("cls", [StudyConfig, *_section_classes()], ids=lambda c: c.__name__)
+def test_the_config_and_every_section_are_frozen_and_typed(cls: type) -> None:
+    """Issue 15: ``StudyConfig`` and the sections below it: frozen dataclasses, no field typed ``Any``."""
+    from optnas.evolution import GAConfig
+    from optnas.predictor import PredictorConfig
+
+    assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    hints = typing.get_type_hints(cls, localns={"PredictorConfig": PredictorConfig, "GAConfig": GAConfig})
+    untyped = [f.name for f in dataclasses.fields(cls) if hints[f.name] is typing.Any]
+    assert not untyped
+
+
+def test_a_parsed_config_cannot_be_changed_in_place() -> None:
+    config = parse_study({"study": {"kind": "jointnas"}, "sampler": {"predictor": {"hidden": 8}}})
+    for name, value in (("kind", "autotrain"), ("seed", 1), ("constraints", ())):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(config, name, value)
+    assert isinstance(config.constraints, tuple)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.sampler.predictor.hidden = 4  # type: ignore[misc,union-attr]
