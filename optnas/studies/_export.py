@@ -139,8 +139,7 @@ def _trial_network(trial: FrozenTrial) -> tuple[Any, Any, int]:
     unknown = sorted(set(stored) - fields)
     if unknown:
         raise ConfigError(f"{where} recipe.{unknown[0]}", stored[unknown[0]], "not a Recipe field")
-    if isinstance(params, bool) or not isinstance(params, int) or params <= 0:
-        raise ConfigError(f"{where} params", params, "must be a positive integer")
+    params = validate.positive_int(f"{where} params", params)
     try:
         arch = parse_arch(str(ua["arch"]))
     except ConfigError as exc:
