@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import optuna
 
+from optnas._errors import ConfigError
 from optnas.space import AnyArch, Recipe
 from optnas.studies._augment_child import child_arch, child_recipe
 from optnas.studies._augment_pipelines import attach_pairing_pool, baseline_pipeline
 from optnas.studies._augment_settings import POLICY_ATTR, AugmentSettings, augment_settings
+from optnas.studies._sections import TrainSection
 from optnas.studies._weights import offer_weights
 
 if TYPE_CHECKING:
@@ -43,7 +45,10 @@ class AugmentObjective:
         recipe: the child recipe (:func:`child_recipe`).
         settings: the ``[augment]`` table with its defaults; it suggests each trial's augmentation.
         seed: training seed shared by every trial.
-        train: the ``[train]`` table (``epochs``, ``num_threads``, ``device``).
+        train: the ``[train]`` section (``epochs``, ``num_threads``, ``device``, ...); a mapping is
+            parsed into a :class:`~optnas.studies._sections.TrainSection` (an unknown key is an
+            error naming ``train.<key>``; ``train.augment`` is one too: the study searches the
+            augmentation itself).
     """
 
     kind: str
@@ -52,7 +57,14 @@ class AugmentObjective:
     recipe: Recipe
     settings: AugmentSettings
     seed: int = 0
-    train: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    train: TrainSection = dataclasses.field(default_factory=TrainSection)
+
+    def __post_init__(self) -> None:
+        self.train = TrainSection.parse(self.train)
+        if self.train.augment is not None:
+            raise ConfigError(
+                "train.augment", self.train.augment, "an augmentation study searches the augmentation itself; remove it"
+            )
 
     def pipeline(self, trial: optuna.trial.BaseTrial) -> tuple[Any, str]:
         """Suggest the trial's augmentation: ``(albumentations pipeline, description)`` (the kind's settings do)."""
@@ -69,21 +81,21 @@ class AugmentObjective:
 
         if augment is not None:
             attach_pairing_pool(augment, self.data.resized("train", self.arch.resolution))
-        epochs = self.train.get("epochs")
+        train = self.train
         return train_and_evaluate(
             self.arch,
             self.recipe,
             self.data,
             trial=trial,
             seed=self.seed,
-            epochs=int(epochs) if epochs is not None else None,
+            epochs=train.epochs,
             augment=augment,
             evaluate_test=evaluate_test,
-            device=self.train.get("device", "cpu"),
-            num_threads=self.train.get("num_threads"),
-            num_workers=self.train.get("num_workers", 0),
-            precision=self.train.get("precision", "fp32"),
-            channels_last=self.train.get("channels_last", False),
+            device=train.device or "cpu",
+            num_threads=train.num_threads,
+            num_workers=train.num_workers or 0,
+            precision=train.precision or "fp32",
+            channels_last=bool(train.channels_last),
             progress=False,
             keep_model=True,
         )
@@ -112,8 +124,7 @@ class AugmentObjective:
         trial.set_user_attr("best_epoch_accuracy", result.best_accuracy)
         if result.diverged:
             trial.set_user_attr("diverged", True)
-        epochs = self.train.get("epochs")
-        full = int(epochs) if epochs is not None else self.recipe.epochs
+        full = self.train.epochs if self.train.epochs is not None else self.recipe.epochs
         offer_weights(trial, result, full_epochs=full, train=self.train)  # the top-k trained children (export)
         return float(result.accuracy)
 
@@ -132,7 +143,7 @@ def make_augment_objective(config: StudyConfig, data: ImageData) -> AugmentObjec
         recipe=child_recipe(config, settings),
         settings=settings,
         seed=config.seed,
-        train=dict(config.train),
+        train=config.train,
     )
 
 

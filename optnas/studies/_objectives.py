@@ -28,6 +28,7 @@ import optuna
 from optnas._errors import ConfigError
 from optnas.constraints import Constraint, record
 from optnas.space import JointSpace
+from optnas.studies._sections import TrainSection
 from optnas.studies._weights import offer_weights
 
 __all__ = ["INFEASIBLE_VALUE", "JointNASObjective"]
@@ -50,7 +51,9 @@ class JointNASObjective:
             ``augment``: ``"standard"`` (pad + random crop + flip, the default), ``"none"``, or an
             extra policy on top of the standard one: a published AutoAugment policy name
             (``imagenet``, ``cifar10``, ``svhn``), ``randaugment:N,M``, ``trivialaugment`` or a policy
-            JSON file, as accepted by ``optnas augment show``).
+            JSON file, as accepted by ``optnas augment show``). A mapping is parsed into a
+            :class:`~optnas.studies._sections.TrainSection` once: an unknown key or a bad value is
+            an error naming ``train.<key>``, never ignored.
     """
 
     space: JointSpace
@@ -61,9 +64,8 @@ class JointNASObjective:
 
     def __post_init__(self) -> None:
         self._warned_nan = False
-        spec = (self.train or {}).get("augment", "standard")
-        if not isinstance(spec, str):
-            raise ConfigError("train.augment", spec, "expected a string")
+        self._train = TrainSection.parse(self.train or {})
+        spec = self._train.augment or "standard"
         self._standard = spec != "none"
         self._extra = None
         if spec not in ("standard", "none"):
@@ -87,11 +89,11 @@ class JointNASObjective:
         if not feasible:
             trial.set_user_attr("trained", False)
             return INFEASIBLE_VALUE
-        train = dict(self.train or {})
+        train = self._train
         # The early-stopping budget trains the first epochs of the full schedule (equal fidelity
         # with the full runs' learning curves, which the sampler compares them with).
         budget = epoch_budget(trial)
-        epochs = None if train.get("epochs") is None else int(train["epochs"])
+        epochs = train.epochs
         start = time.perf_counter()
         result = train_and_evaluate(
             arch,
@@ -101,11 +103,11 @@ class JointNASObjective:
             seed=self.seed,
             epochs=epochs,
             stop_after=budget,
-            device=train.get("device", "cpu"),
-            num_threads=train.get("num_threads"),
-            num_workers=train.get("num_workers", 0),
-            precision=train.get("precision", "fp32"),
-            channels_last=train.get("channels_last", False),
+            device=train.device or "cpu",
+            num_threads=train.num_threads,
+            num_workers=train.num_workers or 0,
+            precision=train.precision or "fp32",
+            channels_last=bool(train.channels_last),
             progress=False,
             augment=self._extra,
             standard_augment=self._standard,
@@ -115,7 +117,7 @@ class JointNASObjective:
         trial.set_user_attr("epochs_trained", result.epochs)
         trial.set_user_attr("train_seconds", round(time.perf_counter() - start, 3))
         trial.set_user_attr("best_epoch_accuracy", result.best_accuracy)
-        full = int(train["epochs"]) if train.get("epochs") is not None else recipe.epochs
+        full = train.epochs if train.epochs is not None else recipe.epochs
         offer_weights(trial, result, full_epochs=full, train=train)  # the top-k trained networks (export)
         accuracy = float(result.accuracy)
         if not math.isfinite(accuracy) and not self._warned_nan:

@@ -248,3 +248,19 @@ def test_baselines_use_the_same_child_and_are_stored() -> None:
     assert results["none"]["val_accuracy"] == again.accuracy
     other = evaluate_baselines(dataclasses.replace(config, seed=1), data, names=["trivialaugment"])
     assert list(other) == ["trivialaugment"]
+
+
+@pytest.mark.parametrize(
+    ("train", "expected"),
+    [
+        ({"epoch": 3}, "train.epoch=3: unknown key"),
+        ({"augment": "imagenet"}, "train.augment='imagenet': an augmentation study searches the augmentation itself"),
+    ],
+)
+def test_augment_objective_checks_its_train_table(train: dict[str, Any], expected: str) -> None:
+    """Issue 15: ``AugmentObjective(train=...)`` from Python parses the typed ``[train]`` section."""
+    config = parse_study({"study": {"kind": "randaugment"}, "dataset": {"name": "digits", "subset": 50}})
+    objective = make_augment_objective(config, load_data(config))
+    with pytest.raises(ConfigError) as info:
+        dataclasses.replace(objective, train=train)
+    assert str(info.value).startswith(expected)

@@ -90,3 +90,27 @@ def test_an_early_stopping_budget_trains_the_prefix_of_the_full_schedule(data: A
     assert early.params == full.params and early.user_attrs["epochs_trained"] == 2
     assert early.intermediate_values == {e: full.intermediate_values[e] for e in (1, 2)}
     assert early.value == full.intermediate_values[2]
+
+
+@pytest.mark.parametrize(
+    ("train", "expected"),
+    [
+        ({"epoch": 3}, "train.epoch=3: unknown key; expected one of ["),
+        ({"epochs": "3"}, "train.epochs='3': must be a positive integer, got a string"),
+        ({"augment": 5}, "train.augment=5: must be a string"),
+    ],
+)
+def test_the_python_train_table_is_checked_not_ignored(train: dict[str, Any], expected: str, data: Any) -> None:
+    """Issue 15: ``train=`` from Python is the study file's typed ``[train]`` section (no key silently ignored)."""
+    from optnas import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        JointNASObjective(preset("digits"), data, train=train)
+    assert str(info.value).startswith(expected)
+
+
+def test_the_train_table_becomes_the_typed_section(data: Any) -> None:
+    from optnas.studies._sections import TrainSection
+
+    objective = JointNASObjective(preset("digits"), data, train={"epochs": 2})
+    assert objective._train == TrainSection(epochs=2)
