@@ -207,3 +207,23 @@ def test_every_error_the_reference_quotes_is_the_real_one(error: str) -> None:
         make_sampler(parse_study(_file_with(error)), 10)  # the sampler's own checks come last
     expected = error.split("...")[0].rstrip(" ,")
     assert str(info.value).startswith(expected), f"README quotes {error!r}; the code says {str(info.value)!r}"
+
+
+def test_the_documented_parameter_names_are_the_digits_presets() -> None:
+    from optnas.space import preset
+
+    space = preset("digits")
+    text = _between(_section("space"), "Parameter names (digits preset):", "\n\n")
+    names, _, fixed_text = text.partition("Single-valued in the preset")
+
+    def expand(part: str) -> set[str]:
+        found = set()
+        for name in _ticked(part):
+            if "<i>" in name:
+                found |= {name.replace("<i>", str(i)) for i in range(len(space.groups))}
+            elif re.fullmatch(r"[a-z0-9_]+", name):
+                found.add(name)
+        return found
+
+    assert expand(names) == {d.name for d in space.all_dims}
+    assert expand(fixed_text) == {d.name for d in space.all_dims if d.fixed}
