@@ -204,6 +204,17 @@ def _range_of(name: str, value: Any) -> IntRange | FloatRange | Choice:
     )
 
 
+def _override_of(space: JointSpace, name: str, value: Any) -> IntRange | FloatRange | Choice:
+    """The new range of dimension ``name``: a list for a categorical dimension (kernel sizes too) is its choices."""
+    current = next((d.spec for d in space.all_dims if d.name == name), None)
+    if isinstance(current, Choice) and isinstance(value, list) and value:
+        if all(isinstance(c, int) and not isinstance(c, bool) for c in current.values):
+            for i, item in enumerate(value):
+                v.integer(f"space.overrides.{name}[{i}]", item)
+        return Choice(tuple(value))
+    return _range_of(name, value)
+
+
 def _space(section: Mapping[str, Any], kind: StudyKind) -> JointSpace:
     name = _opt(section, "preset", "space", v.string) or "digits"
     try:
@@ -222,7 +233,7 @@ def _space(section: Mapping[str, Any], kind: StudyKind) -> JointSpace:
     # Range overrides first, so that a dimension's new range is what the fixed values are checked against.
     for key, value in overrides.items():
         try:
-            space = space.override({key: _range_of(key, value)})
+            space = space.override({key: _override_of(space, key, value)})
         except ConfigError as exc:
             if exc.field.startswith("space."):
                 raise

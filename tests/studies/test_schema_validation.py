@@ -144,3 +144,18 @@ def test_fixed_values_still_choose_the_augmentation_child() -> None:
     config = parse_study({"study": {"kind": "randaugment"}, "space": {"fixed": {"g1_c": 32, "lr": 0.1}}})
     assert " ir_k3_e2_c32_s2_se_hs " in str(child_arch(config.space, 8))
     assert child_recipe(config).lr == 0.1
+
+
+def test_a_list_overrides_a_categorical_dimensions_choices_kernel_sizes_too() -> None:
+    """``g1_k = [3, 5]`` was read as the integer range 3..5 and rejected: kernel choices could not be set."""
+    from optnas.space import Choice
+
+    config = parse_study(_jointnas(space={"overrides": {"g1_k": [3, 5], "optimizer": ["adamw"]}}))
+    specs = {d.name: d.spec for d in config.space.all_dims}
+    assert specs["g1_k"] == Choice((3, 5)) and specs["optimizer"] == Choice(("adamw",))
+    assert _error(_jointnas(space={"overrides": {"g1_k": [3, "5"]}})).startswith(
+        "space.overrides.g1_k[1]='5': must be an integer, got a string"
+    )
+    assert _error(_jointnas(space={"overrides": {"g1_k": [4]}})).startswith(
+        "space.overrides.g1_k=[4]: kernel sizes must be positive odd integers"
+    )
