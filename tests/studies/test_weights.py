@@ -160,3 +160,23 @@ def test_augmentation_child_weights_are_exported(tmp_path: Path) -> None:
     module = _load_module(out / "child" / "model.py")
     model = module.make_model(pretrained=True)
     assert _val_accuracy(model, load_data(config), module.RESOLUTION) == trial.value
+
+
+@pytest.mark.parametrize(
+    ("epochs", "accuracy", "diverged", "stored"),
+    [(3, 0.8, False, True), (2, 0.8, False, False), (3, float("nan"), False, False), (3, 0.8, True, False)],
+)
+def test_only_full_fidelity_trials_offer_their_weights(
+    epochs: int, accuracy: float, diverged: bool, stored: bool, tmp_path: Path
+) -> None:
+    """An early-stopped (shorter budget), non-finite or diverged run never takes a top-k place."""
+    from types import SimpleNamespace
+
+    from optnas.studies._weights import offer_weights
+
+    study = _study_with_store(tmp_path)
+    result = SimpleNamespace(accuracy=accuracy, epochs=epochs, diverged=diverged, model=torch.nn.Linear(1, 1))
+    offered: list[bool] = []
+    study.optimize(lambda t: offered.append(offer_weights(t, result, full_epochs=3)) or 0.5, n_trials=1)
+    assert offered == [stored]
+    assert len(list((tmp_path / "artifacts").iterdir())) == int(stored)
