@@ -17,6 +17,10 @@ autoaugment    augment     optional        no            PPOSamplerSection      
 randaugment    augment     optional        no            GridSamplerSection      RandAugmentSection
 =============  ==========  ==============  ============  ======================  ==================
 
+"constraints" and ``[space.overrides]`` go together: an ``augment`` kind trains one fixed child
+network with one fixed recipe, so neither a resource constraint nor a search range can apply, and
+either is an error when the study file is parsed (:attr:`StudyKind.searches_space`).
+
 The hooks import their implementation lazily, so that importing the registry (and parsing a
 study file) stays cheap: no torch.
 """
