@@ -15,11 +15,13 @@ __all__ = ["attach_pairing_pool", "baseline_pipeline"]
 
 
 def _transforms(pipeline: Any) -> Iterable[Any]:
-    children = getattr(pipeline, "transforms", None)
-    if children is None:
+    """The transforms of ``pipeline``, nested ``Compose``/``Sequential``/``OneOf`` opened."""
+    import albumentations as A
+
+    if not isinstance(pipeline, A.BaseCompose):
         yield pipeline
         return
-    for child in children:
+    for child in pipeline.transforms:
         yield from _transforms(child)
 
 

@@ -380,3 +380,32 @@ def test_the_study_layer_never_finds_unknown_options_by_catching_type_error() ->
     }
     assert not found
     assert _type_error_option_checks(ast.parse("try:\n    f(**kw)\nexcept (KeyError, TypeError):\n    pass"))
+
+
+def _sniffing(tree: ast.AST) -> list[int]:
+    """Lines that probe an object for what it offers: ``hasattr``, ``inspect``, ``getattr(obj, name, default)``."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) else [])
+            if "inspect" in names:
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            probe = node.func.id == "hasattr"
+            if node.func.id == "getattr" and len(node.args) == 3:  # a default: "whatever it has"
+                probe = not (isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", "cls"))
+            if probe:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_the_study_layer_does_not_sniff_parameters() -> None:
+    """Issue 15: no ``hasattr``/``inspect``/``getattr(x, name, default)`` probing in ``optnas.studies``."""
+    package = Path(_runner.__file__).parent
+    found = {
+        path.name: lines
+        for path in sorted(package.glob("*.py"))
+        if (lines := _sniffing(ast.parse(path.read_text(encoding="utf-8"))))
+    }
+    assert not found
+    assert _sniffing(ast.parse("import inspect\nhasattr(s, 'n')\ngetattr(sampler, 'n', None)")) == [1, 2, 3]
