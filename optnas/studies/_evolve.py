@@ -22,6 +22,7 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from optnas import _validate as validate
 from optnas._errors import ConfigError
 from optnas._keys import CLASSES_ATTR, PREDICTOR_ATTR, SPACE_ATTR
 from optnas.constraints import Constraint, check_satisfiable, feasible_mask
@@ -176,8 +177,7 @@ def evolve(
     Returns:
         Up to ``top_k`` candidates, best predicted first, each feasible under ``constraints``.
     """
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise ConfigError("top_k", top_k, "must be a positive integer")
+    validate.positive_int("top_k", top_k)
     if predictor is None:
         predictor = load_predictor(study, artifact_dir=artifact_dir, num_classes=num_classes)
     if latency is None and any(c.metric == "latency_ms" for c in constraints):
