@@ -26,6 +26,7 @@ from optuna.distributions import (
 )
 
 from optnas._errors import ConfigError
+from optnas._validate import kind_of
 
 __all__ = ["Choice", "Dim", "FloatRange", "IntRange"]
 
@@ -166,7 +167,11 @@ class Dim:
                 return float(s.values.index(value))
             except ValueError:
                 raise ConfigError(self.name, value, f"not one of {s.values}") from None
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            raise ConfigError(self.name, value, f"must be a number, got {kind_of(value)}")
         v = float(value)
+        if not math.isfinite(v):
+            raise ConfigError(self.name, value, "must be a finite number")
         if not (s.low - 1e-12 <= v <= s.high + 1e-12):
             raise ConfigError(self.name, value, f"outside [{s.low}, {s.high}]")
         if isinstance(s, IntRange) and (int(v) != v or (int(v) - s.low) % s.step):

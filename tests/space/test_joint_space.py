@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import subprocess
 import sys
 from typing import Any
@@ -734,3 +735,14 @@ def test_presets_have_their_name_and_are_fresh_equal_objects(name: str) -> None:
     assert a.name == name
     assert a == b
     assert a.fixed_arch is None
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("x", "must be a number, got a string"), (True, "must be a number, got a boolean"),
+     ([1], "must be a number, got a list"), (float("nan"), "must be a finite number")],
+)
+def test_fixing_a_numeric_dimension_to_a_non_number_is_a_config_error(value: object, reason: str) -> None:
+    """Before: ``float(value)`` raised ValueError/TypeError, and ``True`` passed as 1.0."""
+    with pytest.raises(ConfigError, match=re.escape(f"lr={value!r}: {reason}")):
+        preset("digits").fix(lr=value)
