@@ -102,6 +102,7 @@ class Case:
         expect: text the one-line error must contain (the field and the value).
         files: input files written before the run (name -> text).
         python: for a Python entry point: called with the case's folder.
+        without_cuda: the input is bad only where CUDA is not available (skipped elsewhere).
     """
 
     id: str
@@ -109,6 +110,7 @@ class Case:
     expect: str
     files: dict[str, str] = field(default_factory=dict)
     python: Callable[[Path], Any] | None = None
+    without_cuda: bool = False  # bad only on a machine without CUDA (skipped where CUDA is available)
 
 
 def run_file(name: str, text: str, expect: str, *extra: str) -> Case:
@@ -148,7 +150,9 @@ STUDY_FILE_CASES = [
     run_file("constraint-unknown-metric", sub("max_macs = 1.0e6", "max_flops = 1.0e6"), "constraints.max_flops="),
     run_file("constraint-string", sub("max_macs = 1.0e6", 'max_macs = "1e6"'), "constraints.max_macs='1e6'"),
     run_file("constraint-negative", sub("max_macs = 1.0e6", "max_macs = -1"), "max_macs=-1"),
-    run_file("constraint-unsatisfiable", sub("max_macs = 1.0e6", "max_macs = 10"), "max_macs=10"),
+    run_file(
+        "constraint-unsatisfiable", sub("max_macs = 1.0e6", "max_macs = 10"), "constraints.max_macs=10: no candidate"
+    ),
     run_file("sampler-unknown-key", sub("pool_size = 16", "pool_size = 16\nbogus = 3"), "sampler.bogus=3: unknown key"),
     run_file("sampler-seed", sub("pool_size = 16", "pool_size = 16\nseed = 3"), "sampler.seed=3"),
     run_file("sampler-batch-zero", sub("batch_size = 2", "batch_size = 0"), "sampler.batch_size=0"),
@@ -160,6 +164,13 @@ STUDY_FILE_CASES = [
     run_file("sampler-ga-unknown", BASE + "\n[sampler.ga]\npopulaton = 8\n", "sampler.ga.populaton=8"),
     run_file("train-epochs-zero", sub("epochs = 1", "epochs = 0"), "train.epochs=0"),
     run_file("train-epochs-string", sub("epochs = 1", 'epochs = "1"'), "train.epochs='1'"),
+    Case(
+        "train-device-cuda-without-cuda",
+        ("run", "bad.toml", "--storage", "sqlite:///new.db"),
+        "train.device='cuda': CUDA is not available",
+        {"bad.toml": sub("epochs = 1", 'epochs = 1\ndevice = "cuda"')},
+        without_cuda=True,
+    ),
     run_file("train-device-tpu", sub("epochs = 1", 'epochs = 1\ndevice = "tpu"'), "train.device='tpu'"),
     run_file("train-device-cuda9", sub("epochs = 1", 'epochs = 1\ndevice = "cuda:9"'), "train.device='cuda:9'"),
     run_file("train-device-garbage", sub("epochs = 1", 'epochs = 1\ndevice = "cpux"'), "train.device='cpux'"),
@@ -200,7 +211,27 @@ CLI_CASES = [
     Case("run-n-trials-absurd", (*RUN, "--n-trials", "2000000000"), "--n-trials=2000000000: must be at most"),
     Case("run-timeout-abc", (*RUN, "--timeout", "soon"), "--timeout='soon': must be a number"),
     Case("run-timeout-negative", (*RUN, "--timeout", "-1"), "--timeout=-1.0"),
-    Case("run-heartbeat-zero", (*RUN, "--heartbeat-interval", "0", "--storage", "sqlite:///n.db"), "=0"),
+    Case(
+        "run-heartbeat-zero",
+        (*RUN, "--heartbeat-interval", "0", "--storage", "sqlite:///n.db"),
+        "--heartbeat-interval=0: must be an integer >= 1",
+    ),
+    Case(
+        "run-heartbeat-absurd",  # overflowed the heartbeat thread's sleep: a traceback, and the run went on
+        (*RUN, "--heartbeat-interval", "100000000000", "--storage", "sqlite:///n.db"),
+        "--heartbeat-interval=100000000000: must be at most 86400",
+    ),
+    Case(
+        "run-device-flag-tpu",
+        (*RUN, "--device", "tpu", "--storage", "sqlite:///n.db"),
+        "--device='tpu': not a torch device",
+    ),
+    Case(
+        "run-device-flag-cuda-without-cuda",
+        (*RUN, "--device", "cuda", "--storage", "sqlite:///n.db"),
+        "--device='cuda': CUDA is not available",
+        without_cuda=True,
+    ),
     Case("run-study-name-empty", (*RUN, "--study-name", ""), "--study-name='': must not be empty"),
     Case("run-study-name-equals-empty", (*RUN, "--study-name="), "--study-name='': must not be empty"),
     Case("run-storage-empty", (*RUN, "--storage", ""), "--storage='': must not be empty"),
@@ -296,6 +327,23 @@ CLI_CASES = [
         ("evolve", "--storage", "sqlite:///study.db", "--study-name", "s", "--max-mmacs", "1", "--top-k", "a"),
         "--top-k='a': must be an integer",
     ),
+    *[
+        Case(f"evolve-{name}", ("evolve", "--storage", "sqlite:///study.db", "--study-name", study, *extra), expect)
+        for name, study, extra, expect in [
+            # a budget no candidate meets: named by its flag, before the predictor is refitted (one line)
+            ("budget-unsatisfiable", "s", ("--max-mmacs", "0.001"), "--max-mmacs=0.001: no candidate of the space"),
+            ("mparams-unsatisfiable", "s", ("--max-mparams", "1e-7"), "--max-mparams=1e-07: no candidate"),
+            ("seed-negative", "s", ("--max-mmacs", "1", "--seed", "-1"), "--seed=-1: must be an integer from 0"),
+            ("top-k-absurd", "s", ("--max-mmacs", "1", "--top-k", "100000000"), "--top-k=100000000: must be"),
+            ("latency-device-tpu", "s", ("--max-latency-ms", "1", "--latency-device", "tpu"), "--latency-device='tpu'"),
+            ("latency-table-missing", "s", ("--max-mmacs", "1", "--latency-table", "no.json"), "'no.json': no such"),
+            ("artifacts-missing", "s", ("--max-mmacs", "1", "--artifacts", "noart"), "--artifacts='noart': no such"),
+            ("sweep-count-absurd", "s", ("--sweep", "max_mmacs=0.5:1:100000"), "COUNT must be from 1 to 100"),
+            ("sweep-stop-lt-start", "s", ("--sweep", "max_mmacs=2:1:3"), "=2:1:3': STOP must be >= START"),
+            ("sweep-out-proc", "s", ("--sweep", "max_mmacs=1:2:2", "--out", "/proc/optnas-x"), "'/proc/optnas-x'"),
+            ("not-an-optnas-study", "bare", ("--max-mmacs", "1"), "--study-name='bare': is not an optnas"),
+        ]
+    ],
     Case("augment-no-action", ("augment",), "ACTION=None: is required"),
     Case("augment-show-missing", ("augment", "show"), "POLICY=None: is required"),
     Case(
@@ -336,7 +384,7 @@ CLI_CASES = [
     Case(
         "augment-show-policy-list",
         ("augment", "show", "list.json", "--image", "img.png", "--out", "g.png"),
-        "expected a JSON object {\"format\": ..., \"subpolicies\"",
+        'expected a JSON object {"format": ..., "subpolicies"',
     ),
     Case(
         "augment-show-out-proc",
@@ -399,10 +447,10 @@ def _data(name: str, **kwargs: Any) -> Any:
     return load(name, **kwargs)
 
 
-def _open_storage(url: str) -> Any:
+def _open_storage(url: str, **kwargs: Any) -> Any:
     from optnas.studies import open_storage
 
-    return open_storage(url)
+    return open_storage(url, **kwargs)
 
 
 def py(name: str, call: Callable[[Path], Any], expect: str) -> Case:
@@ -429,6 +477,11 @@ PYTHON_CASES = [
     py("py-objective-augment", lambda t: _objective(train={"augment": 3}), "train.augment=3"),
     py("py-data-unknown", lambda t: _data("mnist2"), "'mnist2'"),
     py("py-data-subset", lambda t: _data("digits", subset=-5), "subset=-5"),
+    py(
+        "py-open-storage-heartbeat-absurd",
+        lambda t: _open_storage("sqlite:///h.db", heartbeat_interval=10**11),
+        "heartbeat_interval=100000000000: must be at most",
+    ),
     py("py-open-storage-scheme", lambda t: _open_storage("nosuchdb://x"), "storage='nosuchdb://x'"),
 ]
 
@@ -446,6 +499,7 @@ def test_the_table_is_large_enough() -> None:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The inputs every case may use: study files, images, a policy list, a folder, and a study database
     with one finished JointNAS study ``s`` (and its artifacts)."""
+    import optuna
     from PIL import Image
 
     from optnas.studies import run_study
@@ -461,6 +515,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     os.chdir(root)
     try:
         run_study(_config(root), storage_url="sqlite:///study.db", stream=io.StringIO())
+        optuna.create_study(study_name="bare", storage="sqlite:///study.db")  # not made by optnas
     finally:
         os.chdir(cwd)
     return root
@@ -486,6 +541,11 @@ def _prepare(case: Case, world: Path, tmp_path: Path) -> Path:
 def test_bad_input(
     case: Case, world: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if case.without_cuda:
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("CUDA is available here: the input is not bad")
     root = _prepare(case, world, tmp_path)
     monkeypatch.chdir(root)
     before = _snapshot(root)
@@ -513,6 +573,7 @@ SUBPROCESS_IDS = [
     "export-out-proc",
     "report-no-such-file",
     "evolve-missing-db-here",
+    "evolve-budget-unsatisfiable",
     "augment-show-absurd-rows",
     "cost-resolution-zero",
     "no-command",

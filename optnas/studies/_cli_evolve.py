@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import TYPE_CHECKING
 
 import optuna
@@ -36,6 +37,7 @@ from optnas.constraints import Constraint, max_latency_ms, max_macs, max_params
 
 if TYPE_CHECKING:
     from optnas.cost import LatencyTable
+    from optnas.studies._front import SweepSpec
 
 __all__ = ["configure", "run"]
 
@@ -73,6 +75,100 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--enqueue", action="store_true", help="add the candidates to the study as waiting trials")
 
 
+#: The most candidates ``--top-k`` returns, and the most budgets one ``--sweep`` has: more is a typo.
+MAX_TOP_K = 1000
+MAX_SWEEP = 100
+#: ``--max-*`` flag of each constraint name.
+_FLAGS = {"max_macs": "--max-mmacs", "max_params": "--max-mparams", "max_latency_ms": "--max-latency-ms"}
+
+
+def _flag_error(exc: ConfigError, args: argparse.Namespace) -> ConfigError:
+    """An error on a constraint or on the study, named by the flag the user typed."""
+    if exc.field in _FLAGS:
+        flag = _FLAGS[exc.field]
+        return ConfigError(flag, getattr(args, flag[2:].replace("-", "_")), exc.reason)
+    if exc.field == "study":
+        return ConfigError("--study-name", args.study_name, exc.reason)
+    return exc
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Everything that can be checked before the study is opened (nothing is computed or written before)."""
+    from pathlib import Path
+
+    for flag, value, low, high in (("--top-k", args.top_k, 1, MAX_TOP_K), ("--seed", args.seed, 0, 2**32 - 1)):
+        if not low <= value <= high:
+            raise ConfigError(flag, value, f"must be an integer from {low} to {high:,}")
+    if args.latency_table is not None and not Path(args.latency_table).is_file():
+        raise ConfigError("--latency-table", args.latency_table, "no such file")
+    if args.artifacts is not None and not Path(args.artifacts).is_dir():
+        raise ConfigError("--artifacts", args.artifacts, "no such directory")
+    import torch
+
+    try:
+        dev = torch.device(args.latency_device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError("--latency-device", args.latency_device, f"not a torch device: {exc}") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ConfigError("--latency-device", args.latency_device, "latency is measured on 'cpu' or 'cuda'")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--latency-device", args.latency_device, "CUDA is not available on this machine")
+    if args.sweep is not None:
+        _check_sweep(args.sweep)
+        out = Path(args.out or f"front-{args.study_name}")
+        existing = out
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if out.exists() and not out.is_dir():
+            raise ConfigError("--out", str(out), "exists and is not a directory")
+        if not existing.is_dir() or not os.access(existing, os.W_OK):
+            raise ConfigError("--out", str(out), f"cannot create it: {str(existing)!r} is not a writable directory")
+        if not out.exists():  # tried now (root may "write" where nothing can be created), then removed again
+            try:
+                out.mkdir(parents=True)
+            except OSError as exc:
+                raise ConfigError("--out", str(out), f"cannot create it: {exc.strerror}") from None
+            for p in [out, *out.parents]:
+                if p == existing:
+                    break
+                p.rmdir()
+
+
+def _check_sweep(text: str) -> None:
+    """Bounds of ``--sweep``'s budget count (``parse_sweep`` checks the rest)."""
+    _, _, rhs = text.partition("=")
+    parts = rhs.split(":")
+    if len(parts) == 3:
+        try:
+            start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+        except ValueError:
+            return  # parse_sweep says what is expected
+        if stop < start:
+            raise ConfigError("--sweep", text, "STOP must be >= START")
+        if not 1 <= count <= MAX_SWEEP:
+            raise ConfigError("--sweep", text, f"COUNT must be from 1 to {MAX_SWEEP}")
+    elif rhs.count(",") >= MAX_SWEEP:
+        raise ConfigError("--sweep", text, f"at most {MAX_SWEEP} budgets")
+
+
+def _check_satisfiable(study: optuna.Study, constraints: list[Constraint], args: argparse.Namespace) -> None:
+    """A budget that no candidate of the study's space can meet, before any predictor is loaded or refitted."""
+    from optnas._keys import CLASSES_ATTR, PREDICTOR_ATTR, SPACE_ATTR
+    from optnas.constraints import check_satisfiable
+    from optnas.space import JointSpace
+
+    space = study.user_attrs.get(SPACE_ATTR)
+    meta = study.user_attrs.get(PREDICTOR_ATTR)
+    classes = study.user_attrs.get(CLASSES_ATTR) or (meta.get("num_classes") if isinstance(meta, dict) else None)
+    exact = [c for c in constraints if c.metric in ("macs", "params")]
+    if space is None or not isinstance(classes, int) or not exact:
+        return
+    try:
+        check_satisfiable(JointSpace.from_dict(space), exact, classes)
+    except ConfigError as exc:
+        raise _flag_error(exc, args) from None
+
+
 def _constraints(args: argparse.Namespace) -> list[Constraint]:
     out: list[Constraint] = []
     for flag, value, make, scale in (
@@ -106,11 +202,11 @@ def _latency_table(args: argparse.Namespace, study: optuna.Study) -> LatencyTabl
 
 def run(args: argparse.Namespace) -> int:
     """Print (and optionally enqueue) the top-K candidates, or write the front of a sweep."""
-    from optnas.studies._evolve import evolve
-    from optnas.studies._front import enqueue_front, parse_sweep, sweep, write_front
+    from optnas.studies._front import parse_sweep
     from optnas.studies._runner import open_storage
 
     constraints = _constraints(args)
+    _check_args(args)
     spec = parse_sweep(args.sweep) if args.sweep is not None else None
     if not constraints and spec is None:
         raise ConfigError(
@@ -119,13 +215,24 @@ def run(args: argparse.Namespace) -> int:
             "give at least one budget (--max-mmacs (old name --max-mflops), --max-mparams, --max-latency-ms) "
             "or --sweep",
         )
-    if args.top_k < 1:
-        raise ConfigError("--top-k", args.top_k, "must be a positive integer")
     storage = open_storage(args.storage)
     names = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
     if args.study_name not in names:
         raise ConfigError("--study-name", args.study_name, f"no such study in {args.storage}")
     study = optuna.load_study(study_name=args.study_name, storage=storage)
+    _check_satisfiable(study, constraints, args)
+    try:
+        return _evolve_or_sweep(args, study, constraints, spec)
+    except ConfigError as exc:
+        raise _flag_error(exc, args) from None
+
+
+def _evolve_or_sweep(
+    args: argparse.Namespace, study: optuna.Study, constraints: list[Constraint], spec: SweepSpec | None
+) -> int:
+    from optnas.studies._evolve import evolve
+    from optnas.studies._front import enqueue_front, sweep, write_front
+
     uses_latency = any(c.metric == "latency_ms" for c in constraints) or (
         spec is not None and spec.metric == "latency_ms"
     )

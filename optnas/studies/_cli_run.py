@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from optnas._errors import ConfigError
-from optnas.studies._runner import run_study
+from optnas.studies._runner import _check_device, check_heartbeat_interval, run_study
 from optnas.studies._schema import load_study_file
 from optnas.studies._sections import TrainSection
 
@@ -46,8 +46,14 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("STUDY.toml", args.study_file, "is a directory; give a study file (e.g. studies/*.toml)")
     config = load_study_file(args.study_file)
     if args.device is not None:
-        train = TrainSection.parse({**dict(config.train), "device": args.device})
-        config = dataclasses.replace(config, train=train)
+        try:
+            train = TrainSection.parse({**dict(config.train), "device": args.device})
+            config = dataclasses.replace(config, train=train)
+            _check_device(config)
+        except ConfigError as exc:  # the flag the user typed, not the study-file key it overrides
+            raise ConfigError("--device", args.device, exc.reason) from None
+    if args.heartbeat_interval is not None:
+        check_heartbeat_interval("--heartbeat-interval", args.heartbeat_interval)
     run_study(
         config,
         storage_url=args.storage,

@@ -54,6 +54,8 @@ DEFAULT_STORAGE = "sqlite:///optnas.db"
 MAX_RETRY = 3
 #: The run stops when this many candidates in a row failed for good (a systematic error).
 FAILED_IN_A_ROW = 3
+#: The longest heartbeat interval accepted: longer is a typo (and overflows the heartbeat thread's sleep).
+MAX_HEARTBEAT_INTERVAL = 86400
 
 
 def open_storage(
@@ -75,8 +77,7 @@ def open_storage(
         return _open_journal(url)
     if heartbeat_interval is None:
         heartbeat_interval = int(os.environ.get("OPTNAS_HEARTBEAT_INTERVAL", "30"))
-    if heartbeat_interval < 1:
-        raise ConfigError("heartbeat_interval", heartbeat_interval, "must be >= 1 second")
+    check_heartbeat_interval("heartbeat_interval", heartbeat_interval)
     if grace_period is None:
         grace_period = int(os.environ.get("OPTNAS_GRACE_PERIOD", str(3 * heartbeat_interval)))
     engine_kwargs: dict[str, Any] = {}
@@ -106,6 +107,14 @@ def open_storage(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def check_heartbeat_interval(field: str, value: object) -> None:
+    """A heartbeat interval is a whole number of seconds from 1 to :data:`MAX_HEARTBEAT_INTERVAL`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(field, value, "must be an integer >= 1 second")
+    if value > MAX_HEARTBEAT_INTERVAL:
+        raise ConfigError(field, value, f"must be at most {MAX_HEARTBEAT_INTERVAL} seconds (a day)")
+
+
 def _open_journal(url: str) -> BaseStorage:
     """Optuna's Redis journal storage (see :func:`open_storage`)."""
     from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -118,7 +127,9 @@ def _open_journal(url: str) -> BaseStorage:
     prefix = query.pop("prefix", "")
     plain = urlunsplit(parts._replace(query=urlencode(query)))
     try:
-        backend = JournalRedisBackend(plain, prefix=prefix)
+        with warnings.catch_warnings():  # "experimental" in Optuna: not the user's concern
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            backend = JournalRedisBackend(plain, prefix=prefix)
         backend._redis.ping()
         return JournalStorage(backend)
     except Exception as exc:  # redis raises many types; the user needs one line
@@ -164,7 +175,12 @@ def make_sampler(
     Raises:
         ConfigError: naming ``sampler.<key>`` for an option the sampler rejects.
     """
-    return config.study_kind.make_sampler(config, num_classes, artifact_store)
+    try:
+        return config.study_kind.make_sampler(config, num_classes, artifact_store)
+    except ConfigError as exc:  # a constraint the sampler rejects (unsatisfiable): its study-file key path
+        if exc.field in {c.name for c in config.constraints}:
+            raise ConfigError(f"constraints.{exc.field}", exc.value, exc.reason) from None
+        raise
 
 
 def make_objective(config: StudyConfig, data: Any) -> Callable[[optuna.Trial], float]:
@@ -363,8 +379,6 @@ class _Tracker:
 
     def start(self, trial: FrozenTrial) -> None:
         self.trial_id, self.number, self.error, self.value = trial._trial_id, trial.number, None, None
-
-
 
 
 def _worker() -> str:
