@@ -17,7 +17,6 @@ reference and resumed runs are the plain ``optnas`` console script.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -25,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import optuna
 import pytest
+from _harness import env, jointnas_toml, load_trials
 from optuna.trial import FrozenTrial, TrialState
 
 OPTNAS = str(Path(sys.executable).with_name("optnas"))
@@ -56,47 +55,9 @@ epochs = 1
 num_threads = 1
 """
 
-JOINTNAS = """
-[study]
-kind = "jointnas"
-name = "j"
-seed = 0
-
-[dataset]
-name = "digits"
-subset = 120
-
-[space]
-preset = "digits"
-
-[constraints]
-max_macs = 1.0e6
-
-[sampler]
-batch_size = 3
-n_batches = 2
-final_batch_size = 2
-pool_size = 64
-
-[sampler.predictor]
-hidden = 16
-embedding = 8
-head_hidden = 8
-pretrain_samples = 64
-pretrain_steps = 20
-fit_steps = 20
-
-[sampler.ga]
-population = 8
-n_best = 2
-n_random = 6
-max_generations = 3
-init_pool = 64
-
-[train]
-epochs = 2
-num_threads = 1
-"""
+JOINTNAS = jointnas_toml(
+    name="j", subset=120, batch=3, n_batches=2, final=2, pool_size=64, epochs=2, train_extra="num_threads = 1\n"
+)
 
 # argv: marker file, training to stop in (0-based: the trial of that number, as every candidate of
 # these studies is trained), then the optnas arguments. That training announces itself in the marker
@@ -163,16 +124,12 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "OMP_NUM_THREADS": "1"}
-
-
 def _run(cmd: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def _trials(db: Path, name: str) -> list[FrozenTrial]:
-    return optuna.load_study(study_name=name, storage=f"sqlite:///{db}").get_trials()
+    return load_trials(f"sqlite:///{db}", name)
 
 
 def _results(trials: list[FrozenTrial]) -> dict[tuple[tuple[str, Any], ...], float]:
@@ -212,7 +169,7 @@ def _interrupt(tmp: Path, study: Path, stop_at: int, in_plan: bool = False) -> s
     marker = tmp / "training"
     args = [sys.executable, str(tmp / "stopping.py"), str(marker)] + ([] if in_plan else [str(stop_at)])
     args += ["run", str(study), "--storage", "sqlite:///s.db"]
-    proc = subprocess.Popen(args, cwd=tmp, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(args, cwd=tmp, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
     while not marker.exists():
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -5,17 +5,13 @@ Each worker runs the real ``optnas.studies.run_study`` loop (heartbeats every se
 stale-trial retry, the loop that drains the study to its target) on a digits study file; only the
 objective is swapped for a fast one whose accuracy comes from the exact cost model, since training
 is not the point here. A worker hangs in the trial at a chosen plan position and is killed with
-SIGKILL while it runs that trial.
+SIGKILL while it runs that trial (the harness: ``_harness.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -23,6 +19,7 @@ from typing import Any
 
 import optuna
 import pytest
+from _harness import LARGER, Workers, check_plan_completed_once, describe, jointnas_toml, params_key, position
 from optuna.trial import FrozenTrial, TrialState
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -30,170 +27,26 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 BATCH, N_BATCHES, FINAL = 3, 2, 2
 TARGET = BATCH * N_BATCHES + FINAL  # the sampler's full plan: positions 0..7
 
-STUDY_FILE = f"""
-[study]
-kind = "jointnas"
-name = "runs"
-seed = 0
-
-[dataset]
-name = "digits"
-subset = 300
-
-[space]
-preset = "digits"
-
-[constraints]
-max_macs = 1.0e6
-
-[sampler]
-batch_size = {BATCH}
-n_batches = {N_BATCHES}
-final_batch_size = {FINAL}
-pool_size = 128
-poll_interval = 0.2
-
-[sampler.predictor]
-hidden = 32
-embedding = 16
-head_hidden = 16
-pretrain_samples = 256
-pretrain_steps = 60
-fit_steps = 60
-
-[sampler.ga]
-population = 16
-n_best = 4
-n_random = 12
-max_generations = 10
-init_pool = 256
-
-[train]
-epochs = 3
-"""
-
-# argv: study file, storage URL, study name, position to hang in (-1: none), marker file, seconds per epoch.
-WORKER = r"""
-import math, os, sys, time
-from optnas.cost import count
-from optnas.samplers._jointnas import epoch_budget
-from optnas.studies import _runner, load_study_file
-
-study_file, storage, name, hang, marker, pause = sys.argv[1:7]
-
-def make_objective(config, data):
-    space = config.space
-
-    def objective(trial):
-        arch, recipe = space.suggest(trial)
-        position = trial.study._storage.get_trial_system_attrs(trial._trial_id)["jointnas:position"]
-        if position == int(hang) and not os.path.exists(marker):
-            with open(marker + ".tmp", "w") as f:
-                f.write(str(os.getpid()))
-            os.replace(marker + ".tmp", marker)
-            time.sleep(600)
-        acc = 0.5 + 0.04 * math.log(count(arch, data.num_classes).macs / 1e5) - 0.02 * abs(math.log10(recipe.lr) + 1.5)
-        epochs = epoch_budget(trial) or 3
-        for e in range(1, epochs + 1):
-            time.sleep(float(pause))
-            trial.report(acc * e / 3, e)
-        return acc * epochs / 3
-
-    return objective
-
-_runner.make_objective = make_objective  # everything else is the real `optnas run` loop
-_runner.run_study(load_study_file(study_file), storage_url=storage, study_name=name, heartbeat_interval=1)
-"""
+STUDY_FILE = jointnas_toml(
+    name="runs",
+    subset=300,
+    batch=BATCH,
+    n_batches=N_BATCHES,
+    final=FINAL,
+    pool_size=128,
+    epochs=3,
+    sizes=LARGER,
+    sampler_extra="poll_interval = 0.2\n",
+)
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "OMP_NUM_THREADS": "1", "OPTNAS_GRACE_PERIOD": "3"}
-
-
-class Workers:
-    """Worker processes of one study, started from ``tmp`` (artifacts land there)."""
-
-    def __init__(self, tmp: Path, storage: str, name: str) -> None:
-        self.tmp, self.storage, self.name = tmp, storage, name
-        (tmp / "study.toml").write_text(STUDY_FILE)
-        (tmp / "worker.py").write_text(WORKER)
-        self.marker = tmp / "hanging"
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self, hang: int = -1, pause: float = 0.05) -> subprocess.Popen[bytes]:
-        log = open(self.tmp / f"worker{len(self.procs)}.log", "wb")  # noqa: SIM115 (closed with the process)
-        args = [str(self.tmp / "study.toml"), self.storage, self.name, str(hang), str(self.marker), str(pause)]
-        proc = subprocess.Popen(
-            [sys.executable, str(self.tmp / "worker.py"), *args],
-            cwd=self.tmp,
-            env=_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        self.procs.append(proc)
-        return proc
-
-    def kill_hanging(self, timeout: float = 120) -> int:
-        """SIGKILL the worker that is hanging in its trial; returns its pid."""
-        deadline = time.monotonic() + timeout
-        while not self.marker.exists():
-            if time.monotonic() > deadline or all(p.poll() is not None for p in self.procs):
-                self.stop()
-                pytest.fail(f"no worker reached the hanging trial\n{self.logs()}")
-            time.sleep(0.1)
-        pid = int(self.marker.read_text())
-        os.kill(pid, signal.SIGKILL)
-        next(p for p in self.procs if p.pid == pid).wait(timeout=30)
-        return pid
-
-    def wait(self, timeout: float = 150) -> None:
-        deadline = time.monotonic() + timeout
-        for p in self.procs:
-            try:
-                p.wait(timeout=max(1.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self.stop()
-                pytest.fail(f"a worker did not finish\n{self.logs()}")
-        bad = [p.returncode for p in self.procs if p.returncode not in (0, -signal.SIGKILL)]
-        assert not bad, self.logs()
-
-    def stop(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-
-    def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.tmp.glob("worker*.log")))
-
-
-def _position(t: FrozenTrial) -> int:
-    return int(t.system_attrs["jointnas:position"])
-
-
-def _params_key(t: FrozenTrial) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted(t.params.items()))
+def _workers(tmp: Path, url: str, name: str) -> Workers:
+    """Workers that train each trial's early-stopping budget of 3 epochs."""
+    return Workers(tmp, url, name, study_file=STUDY_FILE, epochs=3, budgeted=True)
 
 
 def _check_plan_completed_once(trials: list[FrozenTrial]) -> None:
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    counts = Counter(_position(t) for t in complete)
-    assert sorted(counts) == list(range(TARGET)), counts  # no planned position skipped ...
-    assert set(counts.values()) == {1}, counts  # ... and none evaluated twice
-    assert len({_params_key(t) for t in complete}) == TARGET, _describe(trials)
-
-
-def _describe(trials: list[FrozenTrial]) -> str:
-    """One line per trial: number, state, position, batch/slot, attrs and a params digest."""
-    lines = []
-    for t in trials:
-        attrs = {k: v for k, v in t.system_attrs.items() if k.startswith(("jointnas:worker", "failed"))}
-        lines.append(
-            f"{t.number} {t.state.name} pos={t.system_attrs.get('jointnas:position')} "
-            f"b{t.user_attrs.get('batch')}/s{t.user_attrs.get('slot')} {attrs} "
-            f"pred={t.user_attrs.get('predicted_accuracy')} params#{hash(_params_key(t)) % 10**6}"
-        )
-    return "\n".join(lines)
+    check_plan_completed_once(trials, TARGET)
 
 
 def _check_killed_trial_retried(trials: list[FrozenTrial], pid: int) -> FrozenTrial:
@@ -203,13 +56,13 @@ def _check_killed_trial_retried(trials: list[FrozenTrial], pid: int) -> FrozenTr
     assert len(killed) == 1, [(t.number, t.state) for t in hung]
     k = killed[0]
     assert k.params, "the killed trial had suggested its candidate"
-    again = [t for t in trials if t.state == TrialState.COMPLETE and _position(t) == _position(k)]
+    again = [t for t in trials if t.state == TrialState.COMPLETE and position(t) == position(k)]
     assert len(again) == 1 and again[0].number > k.number
     assert again[0].params == k.params
     # one failure per dead trial: no phantom FAIL (a retry that fails at once before the next one
     # completes the candidate)
     fails = [t for t in trials if t.state == TrialState.FAIL]
-    assert [t.number for t in fails] == [k.number], _describe(trials)
+    assert [t.number for t in fails] == [k.number], describe(trials)
     return k
 
 
@@ -222,44 +75,44 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> set[tuple[tuple[str, 
     """Completed candidates of an uninterrupted single-worker run."""
     tmp = tmp_path_factory.mktemp("reference")
     url = f"sqlite:///{tmp / 'ref.db'}"
-    workers = Workers(tmp, url, "runs")
-    workers.start()
-    workers.wait()
+    workers = _workers(tmp, url, "runs")
+    workers.start(pause=0.05)
+    workers.wait(timeout=150)
     trials = _completed(url, "runs")
     _check_plan_completed_once(trials)
     assert len(trials) == TARGET
-    return {_params_key(t) for t in trials}
+    return {params_key(t) for t in trials}
 
 
 @pytest.mark.slow
 def test_sigkill_and_resume_continues_the_plan(tmp_path: Path, reference: set[tuple[tuple[str, Any], ...]]) -> None:
     url = f"sqlite:///{tmp_path / 'resume.db'}"
-    workers = Workers(tmp_path, url, "runs")
-    workers.start(hang=4)  # batch 2 of stage 1, its second slot
+    workers = _workers(tmp_path, url, "runs")
+    workers.start(hang=4, pause=0.05)  # batch 2 of stage 1, its second slot
     pid = workers.kill_hanging()
     before = {t.number for t in _completed(url, "runs")}
-    done_before = sorted(_position(t) for t in _completed(url, "runs") if t.state == TrialState.COMPLETE)
+    done_before = sorted(position(t) for t in _completed(url, "runs") if t.state == TrialState.COMPLETE)
     assert done_before == [0, 1, 2, 3]
-    workers.start()  # same storage, same study file (seed): resume
-    workers.wait()
+    workers.start(pause=0.05)  # same storage, same study file (seed): resume
+    workers.wait(timeout=150)
 
     trials = _completed(url, "runs")
     _check_plan_completed_once(trials)
     _check_killed_trial_retried(trials, pid)
     # The restarted worker evaluated exactly the rest of the plan.
-    after = sorted(_position(t) for t in trials if t.number not in before and t.state == TrialState.COMPLETE)
+    after = sorted(position(t) for t in trials if t.number not in before and t.state == TrialState.COMPLETE)
     assert after == [4, 5, 6, 7]
     # Same final set of candidates as the uninterrupted run.
-    assert {_params_key(t) for t in trials if t.state == TrialState.COMPLETE} == reference
+    assert {params_key(t) for t in trials if t.state == TrialState.COMPLETE} == reference
 
 
 def _run_workers(tmp: Path, url: str, name: str, n_workers: int, hang: int) -> list[FrozenTrial]:
-    workers = Workers(tmp, url, name)
+    workers = _workers(tmp, url, name)
     for _ in range(n_workers):
         workers.start(hang=hang, pause=0.2)
     try:
         pid = workers.kill_hanging()
-        workers.wait()
+        workers.wait(timeout=150)
     finally:
         workers.stop()
     trials = _completed(url, name)

@@ -11,102 +11,37 @@ skips, saying why, when its server is not reachable; ``.ci/test`` starts both se
 ``OPTNAS_TEST_MYSQL_URL`` / ``OPTNAS_TEST_REDIS_URL``.
 
 As in ``test_jointnas_runs.py``, each worker is the real ``optnas.studies.run_study`` loop with the
-objective swapped for a fast one computed from the exact cost model.
+objective swapped for a fast one computed from the exact cost model (``_harness.Workers``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
 import pytest
-from optuna.trial import FrozenTrial, TrialState
+from _harness import Workers, check_plan_completed_once, jointnas_toml, load_trials
+from optuna.trial import TrialState
 
 from optnas.studies import open_storage
 
 BATCH, N_BATCHES, FINAL = 2, 2, 1
 TARGET = BATCH * N_BATCHES + FINAL
 
-STUDY_FILE = f"""
-[study]
-kind = "jointnas"
-name = "storages"
-seed = 0
-
-[dataset]
-name = "digits"
-subset = 100
-
-[space]
-preset = "digits"
-
-[constraints]
-max_macs = 1.0e6
-
-[sampler]
-batch_size = {BATCH}
-n_batches = {N_BATCHES}
-final_batch_size = {FINAL}
-pool_size = 64
-poll_interval = 0.2
-
-[sampler.predictor]
-hidden = 16
-embedding = 8
-head_hidden = 8
-pretrain_samples = 64
-pretrain_steps = 20
-fit_steps = 20
-
-[sampler.ga]
-population = 8
-n_best = 2
-n_random = 6
-max_generations = 3
-init_pool = 64
-
-[train]
-epochs = 2
-"""
-
-# argv: study file, storage URL, study name, position to hang in (-1: none), marker file.
-WORKER = r"""
-import math, os, sys, time
-from optnas.cost import count
-from optnas.studies import _runner, load_study_file
-
-study_file, storage, name, hang, marker = sys.argv[1:6]
-
-def make_objective(config, data):
-    space = config.space
-
-    def objective(trial):
-        arch, recipe = space.suggest(trial)
-        position = trial.study._storage.get_trial_system_attrs(trial._trial_id)["jointnas:position"]
-        if position == int(hang) and not os.path.exists(marker):
-            with open(marker + ".tmp", "w") as f:
-                f.write(str(os.getpid()))
-            os.replace(marker + ".tmp", marker)
-            time.sleep(600)
-        acc = 0.5 + 0.04 * math.log(count(arch, data.num_classes).macs / 1e5) - 0.02 * abs(math.log10(recipe.lr) + 1.5)
-        for e in (1, 2):
-            trial.report(acc * e / 2, e)
-        return acc
-
-    return objective
-
-_runner.make_objective = make_objective  # everything else is the real `optnas run` loop
-_runner.run_study(load_study_file(study_file), storage_url=storage, study_name=name, heartbeat_interval=1)
-"""
+STUDY_FILE = jointnas_toml(
+    name="storages",
+    subset=100,
+    batch=BATCH,
+    n_batches=N_BATCHES,
+    final=FINAL,
+    pool_size=64,
+    epochs=2,
+    sampler_extra="poll_interval = 0.2\n",
+)
 
 
 def _mysql_url() -> Iterator[str]:
@@ -162,86 +97,19 @@ def storage_url(request: pytest.FixtureRequest) -> Iterator[str]:
     yield from (_mysql_url() if request.param == "mariadb" else _redis_url())
 
 
-class Workers:
-    """Worker processes of one study, started from ``tmp``."""
-
-    def __init__(self, tmp: Path, storage: str, name: str) -> None:
-        self.tmp, self.storage, self.name = tmp, storage, name
-        (tmp / "study.toml").write_text(STUDY_FILE)
-        (tmp / "worker.py").write_text(WORKER)
-        self.marker = tmp / "hanging"
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self, hang: int = -1) -> None:
-        log = open(self.tmp / f"worker{len(self.procs)}.log", "wb")  # noqa: SIM115 (closed with the process)
-        args = [str(self.tmp / "study.toml"), self.storage, self.name, str(hang), str(self.marker)]
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPTNAS_GRACE_PERIOD": "3", "NO_ALBUMENTATIONS_UPDATE": "1"}
-        self.procs.append(
-            subprocess.Popen(
-                [sys.executable, str(self.tmp / "worker.py"), *args],
-                cwd=self.tmp,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        )
-
-    def kill_hanging(self, timeout: float = 120) -> int:
-        deadline = time.monotonic() + timeout
-        while not self.marker.exists():
-            if time.monotonic() > deadline or all(p.poll() is not None for p in self.procs):
-                self.stop()
-                pytest.fail(f"no worker reached the hanging trial\n{self.logs()}")
-            time.sleep(0.1)
-        pid = int(self.marker.read_text())
-        os.kill(pid, signal.SIGKILL)
-        next(p for p in self.procs if p.pid == pid).wait(timeout=30)  # reaped: its pid is gone
-        return pid
-
-    def wait(self, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        for p in self.procs:
-            try:
-                p.wait(timeout=max(1.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self.stop()
-                pytest.fail(f"a worker did not finish\n{self.logs()}")
-        assert all(p.returncode in (0, -signal.SIGKILL) for p in self.procs), self.logs()
-
-    def stop(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-
-    def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.tmp.glob("worker*.log")))
-
-
-def _trials(url: str, name: str) -> list[FrozenTrial]:
-    return optuna.load_study(study_name=name, storage=open_storage(url)).get_trials()
-
-
-def _check_plan_completed_once(trials: list[FrozenTrial]) -> None:
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    counts = Counter(int(t.system_attrs["jointnas:position"]) for t in complete)
-    assert sorted(counts) == list(range(TARGET)) and set(counts.values()) == {1}, counts
-    assert len({tuple(sorted(t.params.items())) for t in complete}) == TARGET
-
-
 @pytest.mark.slow
 def test_study_run_and_killed_worker_retried(storage_url: str, tmp_path: Path) -> None:
     name = f"storages-{uuid.uuid4().hex[:8]}"
-    workers = Workers(tmp_path, storage_url, name)
+    workers = Workers(tmp_path, storage_url, name, study_file=STUDY_FILE, epochs=2, budgeted=False)
     try:
         workers.start(hang=2)  # batch 2 of stage 1, its first slot
         pid = workers.kill_hanging()
         workers.start()  # the next worker finds the dead trial and evaluates its candidate again
-        workers.wait()
+        workers.wait(timeout=180)
     finally:
         workers.stop()
-    trials = _trials(storage_url, name)
-    _check_plan_completed_once(trials)
+    trials = load_trials(storage_url, name)
+    check_plan_completed_once(trials, TARGET)
     killed = [t for t in trials if t.system_attrs.get("optnas:worker", "").endswith(f":{pid}")]
     killed = [t for t in killed if t.state == TrialState.FAIL]
     fails = [t for t in trials if t.state == TrialState.FAIL]
