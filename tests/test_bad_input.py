@@ -238,6 +238,12 @@ CLI_CASES = [
     Case("run-storage-missing-value", (*RUN, "--storage"), "--storage=None: expected one argument"),
     Case("run-storage-bad-scheme", (*RUN, "--storage", "nosuchdb://x"), "storage='nosuchdb://x'"),
     Case("run-storage-no-dir", (*RUN, "--storage", "sqlite:///nodir/x.db"), "storage='sqlite:///nodir/x.db'"),
+    Case(
+        "run-storage-not-sqlite",  # a 1-byte file was taken over by SQLite (the user's file lost)
+        (*RUN, "--storage", "sqlite:///notes.txt"),
+        "storage='sqlite:///notes.txt': 'notes.txt' exists and is not a SQLite database",
+        {"notes.txt": "x"},
+    ),
     Case("run-unknown-flag", (*RUN, "--bogus"), "argument='--bogus': unrecognized"),
     Case("run-baselines-jointnas", (*RUN, "--baselines", "--storage", "sqlite:///n.db"), "--baselines='jointnas'"),
     Case(

@@ -338,6 +338,7 @@ def run_study(
     _check_writable_dir("study.artifacts" if config.artifacts else "storage", adir)
     # Validates sampler options and constraints; the store only touches its folder when used.
     sampler = make_sampler(config, data.num_classes, FileSystemArtifactStore(str(adir)))
+    _check_sqlite_file(url)
     storage = open_storage(url, heartbeat_interval=heartbeat_interval, max_retry=max_retry)
     # optnas prints one line per trial itself, failures included (Optuna would log each with a traceback).
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -612,6 +613,19 @@ def _check_device(config: StudyConfig) -> None:
         raise ConfigError("train.device", device, "optnas trains on 'cpu', 'cuda' or 'mps'")
     if dev.type == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("train.device", device, "MPS is not available on this machine")
+
+
+def _check_sqlite_file(url: str) -> None:
+    """An existing file named by a SQLite URL must be a SQLite database (SQLite silently takes over a
+    non-empty file shorter than its header, and the user's file is lost)."""
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url[len("sqlite:///") :].split("?", 1)[0].removeprefix("file:"))
+    if path.is_file() and path.stat().st_size > 0:
+        with path.open("rb") as f:
+            header = f.read(16)
+        if header != b"SQLite format 3\x00":
+            raise ConfigError("storage", url, f"{str(path)!r} exists and is not a SQLite database")
 
 
 def _check_writable_dir(field: str, path: Path) -> None:
