@@ -524,7 +524,7 @@ class JointNASSampler(BaseSampler):
         if t > 0 and len(y) < 2:
             self._warn_once(
                 study,
-                f"no-data:{t}",
+                "no-data",
                 f"JointNAS batch {t}: only {len(y)} completed trial(s) of the earlier batches with a finite value "
                 "to fit the predictor on (the others are still running, failed or returned NaN); planning a "
                 "space-filling candidate instead",
@@ -646,10 +646,10 @@ class JointNASSampler(BaseSampler):
         return pool, count_columns(self.space, pool, self.num_classes)
 
     def _warn_once(self, study: optuna.Study, key: str, message: str) -> None:
+        """One warning per study and cause (a Python warning only: a log line too would say it twice)."""
         if (study._study_id, key) not in self._warned:
             self._warned.add((study._study_id, key))
             warnings.warn(message, stacklevel=2)
-            optuna.logging.get_logger("optnas").warning(message)
 
     def _early_stopping(self, study: optuna.Study, t: int) -> int | None:
         """The early-stopping budget, fixed once every trial of batch 0 has finished.

@@ -102,13 +102,15 @@ def parse_sweep(text: str) -> SweepSpec:
             if len(parts) != 3:
                 raise ValueError
             start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
-            if count < 1 or stop < start:
-                raise ConfigError("--sweep", text, "needs COUNT >= 1 and STOP >= START")
-            budgets = tuple(float(b) for b in np.linspace(start, stop, count))
         else:
             budgets = tuple(float(b) for b in rhs.split(","))
     except ValueError:
         raise ConfigError("--sweep", text, "expected KEY=START:STOP:COUNT or KEY=B1,B2,... with numbers") from None
+    if ":" in rhs:
+        # outside the try: ConfigError is a ValueError, and this message must not be replaced
+        if count < 1 or stop < start:
+            raise ConfigError("--sweep", text, "needs COUNT >= 1 and STOP >= START")
+        budgets = tuple(float(b) for b in np.linspace(start, stop, count))
     return SweepSpec(key, budgets)
 
 

@@ -203,10 +203,11 @@ def test_arch_params_split_the_encoding() -> None:
 
 
 def test_nan_objective_warns_and_plans_no_predictor_batch_from_nothing() -> None:
-    sampler = make(batch_size=2, n_batches=2, final_batch_size=0)
+    sampler = make(batch_size=2, n_batches=3, final_batch_size=2)
     study = optuna.create_study(direction="maximize", sampler=sampler)
-    with pytest.warns(UserWarning, match="only 0 completed trial"):
-        study.optimize(lambda t: float("nan") if t.suggest_float("x", 0, 1) >= 0 else 0.0, n_trials=4)
+    with pytest.warns(UserWarning, match="only 0 completed trial") as caught:
+        study.optimize(lambda t: float("nan") if t.suggest_float("x", 0, 1) >= 0 else 0.0, n_trials=8)
+    assert sum("completed trial" in str(w.message) for w in caught) == 1  # once, not once a batch
     assert all(t.user_attrs.get("predicted_accuracy") is None for t in study.trials)
 
 

@@ -79,6 +79,9 @@ def test_parse_sweep() -> None:
     for bad in ("max_gpus=1:2:3", "max_mmacs", "max_mmacs=1:2", "max_mmacs=2:1:3", "max_mmacs=a,b", "max_mmacs=0,1"):
         with pytest.raises(ConfigError, match="--sweep"):
             parse_sweep(bad)
+    for bad in ("max_mmacs=2:1:3", "max_mmacs=1:2:0"):  # the reason, not the generic "with numbers"
+        with pytest.raises(ConfigError, match="needs COUNT >= 1 and STOP >= START"):
+            parse_sweep(bad)
 
 
 def test_evolve_meets_a_latency_budget(study: tuple[str, optuna.Study]) -> None:
