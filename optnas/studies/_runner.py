@@ -30,6 +30,7 @@ import optuna
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
+from optnas import _validate as validate
 from optnas._errors import ConfigError, Interrupted, OptnasError, TrialsFailed
 from optnas._keys import ARTIFACT_ATTR, CONFIG_ATTR, KIND_ATTR, SPACE_ATTR, WORKER_ATTR
 from optnas.studies._kinds import REGISTRY
@@ -317,8 +318,7 @@ def run_study(
     for flag, value in (("--study-name", study_name), ("--storage", storage_url)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise ConfigError(flag, value, "must be a non-empty string")
-    if isinstance(max_retry, bool) or not isinstance(max_retry, int) or max_retry < 0:
-        raise ConfigError("max_retry", max_retry, "must be a non-negative integer")
+    validate.non_negative_int("max_retry", max_retry)
     if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
         raise ConfigError("--timeout", timeout, "must be a positive number of seconds")
     kind = config.study_kind
@@ -586,9 +586,7 @@ MAX_N_TRIALS = 10**9
 def _check_n_trials(field: str, value: object) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(field, value, "must be a positive integer")
-    if value > MAX_N_TRIALS:
+    if validate.positive_int(field, value) > MAX_N_TRIALS:
         raise ConfigError(field, value, f"must be at most {MAX_N_TRIALS:,}")
 
 
