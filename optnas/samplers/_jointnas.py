@@ -21,7 +21,7 @@ plan: the number of sampler-driven trials (those without fixed parameters) creat
 value storage assigns atomically through trial numbers, so concurrent workers never share one.
 
 Planning is asynchronous (chosen by measurement, ``benchmarks/parallel_protocol.py``: a batch
-barrier left workers idle for the slowest training of every batch, 45% utilization against 77%,
+barrier left workers idle for the slowest training of every batch, 42% utilization against 75%,
 for no gain in search quality). A trial at a position of batch ``t`` picks its candidate when it
 first suggests: the predictor is fitted on the completed trials of batches ``< t``, and every
 other candidate taken so far (running, queued for a retry, failed, evaluated in a later batch,
