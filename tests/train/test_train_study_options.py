@@ -36,5 +36,5 @@ def test_device_flag_overrides_the_file(tmp_path: Path, capsys: pytest.CaptureFi
     study.write_text('[study]\nkind = "jointnas"\nname = "t"\n[space]\npreset = "digits"\n[train]\ndevice = "cpu"\n')
     code = main(["run", str(study), "--storage", f"sqlite:///{tmp_path / 's.db'}", "--device", "cuda:1"])
     err = capsys.readouterr().err
-    assert code != 0 and "train.device='cuda:1'" in err and "CUDA is not available" in err
+    assert code != 0 and "--device='cuda:1'" in err and "CUDA is not available" in err  # the flag the user typed
     assert not (tmp_path / "s.db").exists() or (tmp_path / "s.db").stat().st_size == 0
