@@ -11,12 +11,15 @@ and is scored on the 5,000 test images. Arms:
   N in {1, 2, 3} x M in {5, 9, 13} (torchvision's 0-30 scale) with the best validation accuracy;
 - ``trivialaugment``: TrivialAugment wide (Mueller & Hutter 2021), search-free;
 - ``published``: AutoAugment's published CIFAR-10 policy (Cubuk et al. 2019, Appendix);
-- ``ppo``: the policy found by ``PPOSampler(preset=...)`` (Cubuk et al. 2019, Sec. 3): the 25
+- ``ppo``: the policy found by ``PPOSampler`` with the study file's preset (Cubuk et al. 2019, Sec. 3): the 25
   sub-policies of the 5 best of ``--ppo-trials`` searched policies.
 
-The searches use the training images and score the child on the validation images (held out of
-the training split), never on the test images; the search child trains ``--search-epochs``.
-Search cost is reported as trainings and CPU minutes.
+The searches run from their study files, ``studies/randaugment_cifar10_regime.toml`` and
+``studies/autoaugment_cifar10_regime.toml`` (``optnas run <file>`` runs the same study; the
+benchmark checks that a file's child, data and recipe are the comparison's, at ``--search-epochs``).
+They use the training images and score the child on the validation images (held out of the
+training split), never on the test images. Search cost is reported as trainings and CPU minutes
+(one torch thread, so a training's wall time is its CPU time).
 
 Resumable: finished trainings of the arms are appended to ``benchmarks/results/augment_runs.jsonl``
 (shared with ``augment_regime``, whose none/crop+flip/Cutout trainings of the same setting and seed
@@ -26,7 +29,7 @@ stops before a training that would not finish in time (estimated from the traini
 
 Usage::
 
-    python -m benchmarks.augment_final --seeds 0 1 2 3 4 --ppo-trials 100 --search-epochs 20
+    python -m benchmarks.augment_final --seeds 0 1 2 3 4 --ppo-trials 60 --search-epochs 20
 """
 
 from __future__ import annotations
@@ -93,57 +96,78 @@ def _storage() -> str:
     return f"sqlite:///{DB}"
 
 
+STUDIES = Path(__file__).resolve().parents[1] / "studies"
+RA_FILE = STUDIES / "randaugment_cifar10_regime.toml"
+PPO_FILE = STUDIES / "autoaugment_cifar10_regime.toml"
+
+
+def study_config(path: Path, setting: Setting) -> Any:
+    """The search's study file, checked against the comparison's search setting (same child, data, recipe).
+
+    The searches run from these files (``optnas run <file>`` runs the same study), so a search
+    reproduces from its study file; a file that drifted from the benchmark's setting is an error
+    rather than a silently different search.
+    """
+    from optnas.space import Arch
+    from optnas.studies import load_study_file
+    from optnas.studies._augment_child import child_recipe
+
+    config = load_study_file(path)
+    dataset = dict(config.dataset)
+    checks = {
+        "dataset.subset": (dataset.get("subset"), setting.train_size),
+        "dataset.val_size": (dataset.get("val_size"), setting.val_size),
+        "study.seed": (config.seed, setting.data_seed),
+        "space.arch": (str(config.space.fixed_arch), str(Arch.parse(setting.arch))),
+        "augment.recipe": (child_recipe(config), setting.recipe()),
+    }
+    for field, (got, want) in checks.items():
+        if got != want:
+            raise SystemExit(f"{path.name}: {field} is {got!r}, the search setting needs {want!r}")
+    return config
+
+
+def _run_file(path: Path, setting: Setting, clock: Clock, n_trials: int | None) -> optuna.Study:
+    """Run (or resume) the study file in ``augment_final.db`` until it has its target or time runs out.
+
+    With ``--stop-at``, no trial starts that would end after the deadline (one search trial is
+    taken to last as long as a training of the search setting so far, else ``clock.guess / 2``).
+    """
+    import sys
+
+    from optnas.studies import run_study
+
+    config = study_config(path, setting)
+    target = n_trials if n_trials is not None else (config.n_trials or len(RA_N) * len(RA_M))
+    study = _existing(config.name)
+    if study is None or _complete(study) < target:
+        timeout = None
+        if clock.deadline is not None:
+            per_trial = statistics.fmean(clock.durations) * setting.epochs / 40 if clock.durations else clock.guess / 2
+            timeout = clock.deadline - time.time() - per_trial
+            if timeout <= 0:
+                raise OutOfTime
+        run_study(config, storage_url=_storage(), n_trials=target, timeout=timeout, stream=sys.stdout)
+        study = _existing(config.name)
+        if study is None or _complete(study) < target:
+            raise OutOfTime
+    return optuna.load_study(study_name=config.name, storage=_storage(), sampler=_sampler(config))
+
+
+def _sampler(config: Any) -> optuna.samplers.BaseSampler:
+    from optnas.studies._runner import make_sampler
+
+    return make_sampler(config, 10)
+
+
 def randaugment_search(setting: Setting, clock: Clock) -> optuna.Study:
-    """The (N, M) grid, one child training per point, validation accuracy as the score."""
-    from optnas.augment import rand_augment
-
-    grid = {"N": list(RA_N), "M": list(RA_M)}
-    study = optuna.create_study(
-        study_name=f"randaugment-{setting.key}",
-        storage=_storage(),
-        direction="maximize",
-        sampler=optuna.samplers.GridSampler(grid, seed=0),
-        load_if_exists=True,
-    )
-
-    def objective(trial: optuna.Trial) -> float:
-        n = int(trial.suggest_categorical("N", grid["N"]))
-        m = int(trial.suggest_categorical("M", grid["M"]))
-        result = train_one(setting, standard=True, augment=rand_augment(n, m, seed=0), seed=0)
-        for key in ("test_accuracy", "cpu_s", "wall_s"):
-            trial.set_user_attr(key, result[key])
-        trial.set_user_attr("val_curve", result["val_curve"])
-        return float(result["val_accuracy"])
-
-    while _complete(study) < len(RA_N) * len(RA_M):
-        clock.timed(lambda: study.optimize(objective, n_trials=1))
-    return study
+    """The (N, M) grid of ``studies/randaugment_cifar10_regime.toml``: validation accuracy as the score."""
+    return _run_file(RA_FILE, setting, clock, None)
 
 
-def ppo_search(setting: Setting, preset: str, n_trials: int, clock: Clock) -> optuna.Study:
-    """AutoAugment's search: ``PPOSampler(preset=preset)`` proposes the 30 decisions of a policy."""
-    from optnas.augment import suggest_policy
-    from optnas.samplers import PPOSampler
-
-    study = optuna.create_study(
-        study_name=f"ppo-{preset}-{setting.key}",
-        storage=_storage(),
-        direction="maximize",
-        sampler=PPOSampler(seed=0, preset=preset),
-        load_if_exists=True,
-    )
-
-    def objective(trial: optuna.Trial) -> float:
-        policy = suggest_policy(trial)
-        trial.set_user_attr("policy", policy.to_json(indent=None))
-        result = train_one(setting, standard=True, augment=policy.to_albumentations(seed=0), seed=0)
-        for key in ("test_accuracy", "cpu_s", "wall_s"):
-            trial.set_user_attr(key, result[key])
-        return float(result["val_accuracy"])
-
-    while _complete(study) < n_trials:
-        clock.timed(lambda: study.optimize(objective, n_trials=1))
-    return study
+def ppo_search(setting: Setting, n_trials: int, clock: Clock) -> optuna.Study:
+    """AutoAugment's search, ``studies/autoaugment_cifar10_regime.toml`` (``PPOSampler``, small-budget preset)."""
+    return _run_file(PPO_FILE, setting, clock, n_trials)
 
 
 def _complete(study: optuna.Study) -> int:
@@ -159,21 +183,12 @@ def _existing(name: str) -> optuna.Study | None:
         return None
 
 
-def found_policy(study: optuna.Study, top: int = 5) -> Any:
-    """AutoAugment's final policy (Sec. 3): the sub-policies of the ``top`` best trials, best first."""
-    from optnas.augment import Policy, policy_from_params
-
-    done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
-    done.sort(key=lambda t: (-float(t.value or 0.0), t.number))
-    subs = [sp for t in done[:top] for sp in policy_from_params(t.params).subpolicies]
-    return Policy(tuple(subs))
-
-
 def search_cost(study: optuna.Study | None) -> dict[str, Any]:
     if study is None:
         return {"trainings": 0, "cpu_min": 0.0}
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    return {"trainings": len(done), "cpu_min": sum(float(t.user_attrs.get("cpu_s", 0.0)) for t in done) / 60}
+    seconds = sum(float(t.user_attrs.get("train_seconds", t.user_attrs.get("cpu_s", 0.0))) for t in done)
+    return {"trainings": len(done), "cpu_min": seconds / 60}
 
 
 def ppo_learning(study: optuna.Study | None, hidden_size: int) -> dict[str, Any] | None:
@@ -339,8 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--search-epochs", type=int, default=20)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--ppo-trials", type=int, default=100)
-    parser.add_argument("--preset", default="small_budget")
+    parser.add_argument("--ppo-trials", type=int, default=60)
     parser.add_argument("--cutout-after-policy", action="store_true", help="Cutout 16 px after every policy arm")
     parser.add_argument(
         "--stages", nargs="+", default=["baselines", "randaugment", "ppo"], choices=["baselines", "randaugment", "ppo"]
@@ -356,12 +370,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from optnas.augment import published_policy, rand_augment, trivial_augment
     from optnas.controller import controller_preset
+    from optnas.studies import final_policy
 
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     command = _harness.command_line("benchmarks.augment_final", argv)
     setting = Setting(train_size=args.train_size, epochs=args.epochs)
     search_setting = replace(setting, epochs=args.search_epochs)
+    ra_config = study_config(RA_FILE, search_setting)
+    ppo_config = study_config(PPO_FILE, search_setting)
+    preset = ppo_config.sampler.preset or "paper"
     log = RunLog(args.out / "augment_runs.jsonl")
     clock = Clock(None if args.report_only else args.stop_at, guess_s=150.0)
     suffix = "+cutout" if args.cutout_after_policy else ""
@@ -383,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         "trivialaugment": "TrivialAugment" + suffix,
         "published": "AutoAugment published CIFAR-10" + suffix,
         "randaugment": "RandAugment best",
-        "ppo": f"PPO-found ({args.preset})",
+        "ppo": f"PPO-found ({preset})",
     }
     makers: dict[str, tuple[bool, Callable[[int], Any]]] = {
         "none": ARMS["none"],
@@ -392,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         "trivialaugment": (True, policy_arm(lambda seed: trivial_augment(seed=seed))),
         "published": (True, policy_arm(lambda seed: published_policy("cifar10").to_albumentations(seed=seed))),
     }
-    extra: dict[str, Any] = {"preset": args.preset, "search_epochs": args.search_epochs, "cost": {}}
+    extra: dict[str, Any] = {"preset": preset, "search_epochs": args.search_epochs, "cost": {}}
     status = "partial"
 
     def run_arm(key: str) -> None:
@@ -420,26 +438,17 @@ def main(argv: list[str] | None = None) -> int:
 
     def add_ppo(study: optuna.Study) -> None:
         extra["cost"]["ppo"] = search_cost(study)
-        extra["ppo_learning"] = ppo_learning(study, controller_preset(args.preset).hidden_size)
+        extra["ppo_learning"] = ppo_learning(study, controller_preset(preset).hidden_size)
         if _complete(study) >= args.ppo_trials:
-            policy = found_policy(study)
+            policy = final_policy(study, top=5)
             digest = __import__("hashlib").sha256(policy.to_json(indent=None).encode()).hexdigest()[:10]
             arms["ppo"] = f"ppo:{digest}" + suffix
             extra["ppo_policy"] = policy.to_json(indent=None)
             makers["ppo"] = (True, policy_arm(lambda seed: policy.to_albumentations(seed=seed)))
 
-    ra_name = f"randaugment-{search_setting.key}"
-    ppo_name = f"ppo-{args.preset}-{search_setting.key}"
-    for name, add in ((ra_name, add_randaugment), (ppo_name, add_ppo)):
-        existing = _existing(name)
-        if existing is not None:
-            if name == ppo_name:
-                from optnas.samplers import PPOSampler
-
-                existing = optuna.load_study(
-                    study_name=name, storage=_storage(), sampler=PPOSampler(seed=0, preset=args.preset)
-                )
-            add(existing)
+    for config, add in ((ra_config, add_randaugment), (ppo_config, add_ppo)):
+        if _existing(config.name) is not None:
+            add(optuna.load_study(study_name=config.name, storage=_storage(), sampler=_sampler(config)))
     try:
         if not args.report_only:
             if "baselines" in args.stages:
@@ -450,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
                 write(log, setting, arms, labels, args.seeds, extra, command, "partial", args.out)
                 run_arm("randaugment")
             if "ppo" in args.stages:
-                add_ppo(ppo_search(search_setting, args.preset, args.ppo_trials, clock))
+                add_ppo(ppo_search(search_setting, args.ppo_trials, clock))
                 write(log, setting, arms, labels, args.seeds, extra, command, "partial", args.out)
                 run_arm("ppo")
             finished = all(log.find(setting, arms[k], s) for k in ORDER if k in arms for s in args.seeds)
