@@ -198,6 +198,15 @@ def write_report(
     return js, md
 
 
+def write_partial(path: Path, *, meta: Mapping[str, Any], result: Any) -> None:
+    """Save a resumable benchmark's progress to ``path`` (its JSON, status ``partial``), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".json.tmp{os.getpid()}")
+    data = {"schema": SCHEMA_VERSION, "meta": {**meta, "status": "partial"}, "result": result}
+    tmp.write_text(json.dumps(_jsonable(data), indent=1) + "\n")
+    tmp.replace(path)
+
+
 def read_meta(data: Mapping[str, Any]) -> dict[str, Any]:
     """The :data:`META_KEYS` of a report's JSON (``None`` where a field is absent)."""
     meta = data.get("meta") if isinstance(data.get("meta"), Mapping) else {}

@@ -14,6 +14,16 @@ Variants:
 - ``ensemble-nopretrain``: the same without pretraining.
 - ``local``: the paper's mean, with incumbent mutations in the pool (``acquisition="ensemble"``
   with a single head: local search around the best trials, scored by the predictor).
+- ``local-nopretrain``: ``local`` without pretraining.
+- ``local-rank``: ``local`` with the pairwise ranking loss added (``rank_weight=1``; BRP-NAS).
+- ``local-cv``: ``local`` with the head's weight decay chosen by 4-fold cross-validation on the
+  evaluated trials (``cv_folds=4`` over 1e-3, 1e-2, 1e-1).
+- ``paper-rank`` / ``paper-cv``: the paper's rule with the ranking loss / cross-validation.
+
+Resumable: every finished run is saved to the JSON at once, and a rerun of the same command skips
+the (variant, seed, budget) runs already there. Each variant is compared with ``paper`` by a paired
+Wilcoxon signed-rank test over the seeds (seeds are the pairs: every variant's first batch is the
+same space-filling batch).
 
 Usage::
 
@@ -42,6 +52,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "predictor_config": PredictorConfig(ensemble=5, bootstrap=True, pretrain=False),
     },
     "local": {"acquisition": "ensemble", "predictor_config": PredictorConfig(ensemble=1)},
+    "local-nopretrain": {"acquisition": "ensemble", "predictor_config": PredictorConfig(ensemble=1, pretrain=False)},
+    "local-rank": {"acquisition": "ensemble", "predictor_config": PredictorConfig(ensemble=1, rank_weight=1.0)},
+    "local-cv": {"acquisition": "ensemble", "predictor_config": PredictorConfig(ensemble=1, cv_folds=4)},
+    "paper-rank": {"acquisition": "paper", "predictor_config": PredictorConfig(rank_weight=1.0)},
+    "paper-cv": {"acquisition": "paper", "predictor_config": PredictorConfig(cv_folds=4)},
 }
 
 
@@ -93,13 +108,21 @@ def main(argv: list[str] | None = None) -> None:
     bench = _bench(args.benchmark)
     budgets = [int(b) for b in args.budgets.split(",")]
     variants = args.variants.split(",")
-    runs = []
+    path = _harness.RESULTS / f"jointnas_ablation_{args.benchmark}.json"
+    saved = json.loads(path.read_text())["result"].get("runs", []) if path.exists() else []
+    runs = [r for r in saved if r["variant"] in variants and r["budget"] in budgets and r["seed"] < args.seeds]
+    done = {(r["variant"], r["seed"], r["budget"]) for r in runs}
+    keep = [r for r in saved if r not in runs]  # other variants' runs stay in the file
+    command = _harness.command_line("benchmarks.jointnas_ablation", argv)
     start = time.time()
     for seed in range(args.seeds):
         for budget in budgets:
             for v in variants:
+                if (v, seed, budget) in done:
+                    continue
                 runs.append(run_variant(bench, v, seed, budget))
                 print(v, seed, budget, runs[-1]["curve"][-1], f"{time.time() - start:.0f}s", flush=True)
+                _harness.write_partial(path, meta=_harness.metadata(command), result={"runs": keep + runs})
     peers: dict[str, Any] = {}
     recorded = _harness.RESULTS / f"search_quality_{args.benchmark}.json"
     if recorded.exists():
@@ -107,31 +130,55 @@ def main(argv: list[str] | None = None) -> None:
         peers = {s: {str(b): table.get(s, {}).get(str(b), {}).get("median") for b in budgets} for s in table}
     rows = []
     summary: dict[str, Any] = {}
+
+    def values(v: str, b: int) -> dict[int, float]:
+        return {
+            r["seed"]: sq.at(r["curve"], b, bench.infeasible_value)
+            for r in runs
+            if r["variant"] == v and r["budget"] == b
+        }
+
     for v in variants:
         summary[v] = {}
         cells = [v]
         for b in budgets:
-            mine = [r for r in runs if r["variant"] == v and r["budget"] == b]
-            vals = [sq.at(r["curve"], b, bench.infeasible_value) for r in mine]
-            q1, med, q3 = np.percentile(vals, [25, 50, 75])
-            summary[v][str(b)] = {"median": float(med), "q1": float(q1), "q3": float(q3), "n": len(vals)}
-            cells.append(f"{med:.4g} [{q1:.4g}, {q3:.4g}]")
+            mine = values(v, b)
+            if not mine:
+                cells.append("-")
+                continue
+            q1, med, q3 = np.percentile(list(mine.values()), [25, 50, 75])
+            entry: dict[str, Any] = {"median": float(med), "q1": float(q1), "q3": float(q3), "n": len(mine)}
+            cell = f"{med:.4g} [{q1:.4g}, {q3:.4g}]"
+            base = values("paper", b)
+            common = sorted(set(mine) & set(base))
+            if v != "paper" and common:
+                test = sq.wilcoxon([mine[k] for k in common], [base[k] for k in common], bench.sign)
+                entry["vs_paper"] = test
+                cell += f"; {test['median_diff']:+.3g} vs paper, {test['wins']}/{test['ties']}/{test['losses']}"
+                cell += f", p={test['p']:.2g}"
+            summary[v][str(b)] = entry
+            cells.append(cell)
+        overhead = [r["sampler_s_per_trial"] for r in runs if r["variant"] == v]
+        summary[v]["sampler_ms_per_trial"] = 1000 * float(np.median(overhead)) if overhead else None
+        cells.append(f"{1000 * float(np.median(overhead)):.0f}" if overhead else "-")
         rows.append(cells)
     for s in ("tpe", "gp", "random"):
         if s in peers:
             cells = [f"{peers[s][str(b)]:.4g}" if peers[s][str(b)] else "-" for b in budgets]
-            rows.append([f"{s} (suite, batch mode)", *cells])
+            rows.append([f"{s} (suite, batch mode)", *cells, "-"])
     body = [
         f"{bench.name}, batch mode (8 asked before any is told), {args.seeds} seeds; median [q1, q3] of the best "
-        f"feasible value ({bench.value_label}, {bench.direction}).",
+        f"feasible value ({bench.value_label}, {bench.direction}); then the paired difference from `paper` "
+        "(> 0: better), wins/ties/losses and the Wilcoxon p over the seeds. Overhead: median sampler time per trial.",
         "",
-        *_harness.md_table(["variant", *[f"{b} trials" for b in budgets]], rows),
+        *_harness.md_table(["variant", *[f"{b} trials" for b in budgets], "ms / trial"], rows),
     ]
-    best = max(variants, key=lambda v: bench.sign * summary[v][str(budgets[-1])]["median"])
+    ranked = [v for v in variants if str(budgets[-1]) in summary[v]]
+    best = max(ranked, key=lambda v: bench.sign * summary[v][str(budgets[-1])]["median"])
     _harness.write_report(
         f"jointnas_ablation_{args.benchmark}",
-        meta=_harness.metadata(_harness.command_line("benchmarks.jointnas_ablation", argv)),
-        result={"summary": summary, "peers": peers, "runs": runs},
+        meta=_harness.metadata(command),
+        result={"summary": summary, "peers": peers, "runs": keep + runs},
         body=body,
         title=f"JointNAS ablation on {bench.name}",
         headline=f"best variant at {budgets[-1]} trials: {best} ({summary[best][str(budgets[-1])]['median']:.4g})",

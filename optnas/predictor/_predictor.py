@@ -87,6 +87,20 @@ class PredictorConfig:
         target: ``"logit"`` fits standardized logits of accuracy, so predictions stay in (0, 1)
             whatever the network extrapolates; ``"identity"`` fits standardized values;
             ``"auto"`` uses logit when every target lies in [0, 1].
+        rank_weight: weight of a pairwise ranking loss added to the Huber loss in step 2 (0: none).
+            Every ordered pair ``(i, j)`` of evaluated candidates with ``y_i > y_j`` adds
+            ``softplus(-(s_i - s_j))`` to the mean (RankNet's logistic pairwise loss; BRP-NAS,
+            Dudziak et al., NeurIPS 2020, Sec. 3, trains its predictor on such pairwise relations
+            because a search only needs the order). The Huber term keeps the predictions on the
+            accuracy scale, so ``predict`` still returns accuracies.
+        cv_folds: choose the accuracy head's weight decay by ``cv_folds``-fold cross-validation on
+            the evaluated candidates (0: use ``weight_decay``). Each value of
+            ``cv_weight_decays`` is fit on the other folds from the same (pretrained) starting
+            weights, and the value whose out-of-fold predictions rank all candidates best
+            (Kendall tau, ``scipy.stats.kendalltau``) is used for the final fit; ties keep the
+            earlier value. Needs at least ``2 * cv_folds`` candidates, else ``weight_decay``.
+            The chosen value is :attr:`Predictor.chosen_weight_decay`.
+        cv_weight_decays: the weight decays cross-validation chooses from.
     """
 
     hidden: int = 64
@@ -106,6 +120,9 @@ class PredictorConfig:
     ensemble: int = 1
     bootstrap: bool = False
     target: str = "auto"
+    rank_weight: float = 0.0
+    cv_folds: int = 0
+    cv_weight_decays: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
 
     def __post_init__(self) -> None:
         if self.target not in ("auto", "logit", "identity"):
@@ -126,7 +143,18 @@ class PredictorConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
                 raise ConfigError(f"predictor.{name}", v, "must lie in [0, 1]")
-        for name in ("weight_decay", "encoder_weight_decay", "proxy_weight"):
+        folds = self.cv_folds
+        if isinstance(folds, bool) or not isinstance(folds, int) or folds == 1 or folds < 0:
+            raise ConfigError("predictor.cv_folds", self.cv_folds, "must be 0 (off) or an integer >= 2")
+        wds = self.cv_weight_decays
+        if (
+            not isinstance(wds, tuple | list)
+            or not wds
+            or any(isinstance(w, bool) or not isinstance(w, int | float) or not w >= 0 for w in wds)
+        ):
+            raise ConfigError("predictor.cv_weight_decays", wds, "must be a non-empty sequence of numbers >= 0")
+        object.__setattr__(self, "cv_weight_decays", tuple(float(w) for w in wds))
+        for name in ("weight_decay", "encoder_weight_decay", "proxy_weight", "rank_weight"):
             v = getattr(self, name)
             if not isinstance(v, int | float) or v < 0:
                 raise ConfigError(f"predictor.{name}", v, "must be >= 0")
@@ -185,6 +213,22 @@ class _Net(nn.Module):
         z = torch.cat([emb, x[:, self.arch_width :]], dim=1)
         acc = torch.stack([h(z)[:, 0] for h in self.heads], dim=1)
         return self.proxy(emb), acc
+
+
+def _ranked_pairs(y: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Index pairs ``(i, j)`` with ``y_i > y_j`` and each member's pair weight ``w_i w_j`` (bootstrap)."""
+    better = y[:, None] > y[None, :]
+    i, j = torch.nonzero(better, as_tuple=True)
+    w = weights[i] * weights[j]  # (pairs, members)
+    return i, j, w / w.sum(dim=0, keepdim=True).clamp_min(1e-12)
+
+
+def _pairwise_loss(scores: torch.Tensor, i: torch.Tensor, j: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Weighted mean logistic pairwise loss of every member (``scores``: ``(n, members)``)."""
+    if len(i) == 0:
+        return scores.sum() * 0.0
+    margin = scores[i] - scores[j]
+    return (nn.functional.softplus(-margin) * w).sum(dim=0).mean()
 
 
 @torch.no_grad()
@@ -263,6 +307,8 @@ class Predictor:
         self._y_std = 1.0
         self._logit = False
         self.n_train = 0
+        self.chosen_weight_decay: float = self.config.weight_decay
+        self.cv_tau: float | None = None
         self._pretrained = False
         _init_module(self._net, self._generator(0))
 
@@ -387,9 +433,34 @@ class Predictor:
         if self.config.pretrain and not self._pretrained:
             self.pretrain()
         with _one_thread():
-            return self._fit(cols, yv)
+            wd = self.config.weight_decay
+            if self.config.cv_folds >= 2 and len(yv) >= 2 * self.config.cv_folds:
+                wd = self._cross_validate(cols, yv)
+            self.chosen_weight_decay = wd
+            return self._fit(cols, yv, wd)
 
-    def _fit(self, cols: FloatArray, yv: FloatArray) -> Predictor:
+    def _cross_validate(self, cols: FloatArray, yv: FloatArray) -> float:
+        """The weight decay whose out-of-fold predictions rank ``yv`` best (``cv_folds``)."""
+        from scipy.stats import kendalltau
+
+        start = {k: v.clone() for k, v in self._net.state_dict().items()}
+        folds = np.array_split(np.random.default_rng([self.seed, len(yv)]).permutation(len(yv)), self.config.cv_folds)
+        best_wd, best_tau = self.config.cv_weight_decays[0], -np.inf
+        for wd in self.config.cv_weight_decays:
+            oof = np.empty(len(yv))
+            for test in folds:
+                train = np.setdiff1d(np.arange(len(yv)), test)
+                self._net.load_state_dict(start)
+                self._fit(cols[train], yv[train], wd)
+                oof[test] = self.predict(cols[test])
+            tau = float(kendalltau(oof, yv).statistic)
+            if np.isfinite(tau) and tau > best_tau + 1e-12:
+                best_wd, best_tau = wd, tau
+        self._net.load_state_dict(start)
+        self.cv_tau = best_tau if np.isfinite(best_tau) else None
+        return best_wd
+
+    def _fit(self, cols: FloatArray, yv: FloatArray, weight_decay: float | None = None) -> Predictor:
         # Fresh accuracy head(s); the encoder keeps its (pretrained) weights.
         _init_module(self._net.heads, self._generator(1))
         self.n_train = len(yv)
@@ -420,10 +491,11 @@ class Predictor:
         warm = self.config.pretrain and self._proxy is not None and self.space.arch_width > 0
         frozen = round(cfg.fit_steps * cfg.frozen_fraction) if warm else 0
         ratio = cfg.finetune_lr_ratio if warm else 1.0
-        head_opt = torch.optim.Adam(self._net.heads.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        wd = cfg.weight_decay if weight_decay is None else weight_decay
+        head_opt = torch.optim.Adam(self._net.heads.parameters(), lr=cfg.lr, weight_decay=wd)
         all_opt = torch.optim.Adam(
             [
-                {"params": self._net.heads.parameters(), "weight_decay": cfg.weight_decay},
+                {"params": self._net.heads.parameters(), "weight_decay": wd},
                 {
                     "params": [*self._net.encoder.parameters(), *self._net.proxy.parameters()],
                     "weight_decay": cfg.encoder_weight_decay,
@@ -437,12 +509,15 @@ class Predictor:
             g = self._generator(2)
             weights = torch.poisson(torch.ones(self.n_train, cfg.ensemble), generator=g)
             weights = weights / weights.mean(dim=0, keepdim=True).clamp_min(1e-6)
+        pairs = _ranked_pairs(yt, weights) if cfg.rank_weight > 0 else None
         self._net.train()
         for step in range(cfg.fit_steps):
             opt = head_opt if step < frozen else all_opt
             opt.zero_grad(set_to_none=True)
             proxy, acc = self._net(x)
             loss = (huber(acc, yt[:, None].expand_as(acc)) * weights).mean()
+            if pairs is not None:
+                loss = loss + cfg.rank_weight * _pairwise_loss(acc, *pairs)
             if pt is not None and step >= frozen:
                 loss = loss + cfg.proxy_weight * nn.functional.mse_loss(proxy, pt)
             loss.backward()
