@@ -25,6 +25,14 @@ Usage::
 
 ``--root`` defaults to ``$OPTNAS_CIFAR10`` or ``../shared/data/cifar10`` beside the repository.
 ``--epochs`` overrides the preset's epoch budget (the schedule then spans those epochs).
+
+Repeated seeds (the surrogate's noise, measured): ``--train-seed S --repeat K`` retrains the
+first ``K`` candidates of the pool (the same pool: ``--seed`` still draws it) with training seed
+``S`` and writes them to ``benchmarks/data/cifar_evals_repeats.csv`` (default ``--out`` then),
+whose header has a ``train_seed`` column after ``seed``; rows are keyed by ``(index,
+train_seed)``, so further seeds append to the same file::
+
+    python -m benchmarks.generate_evals --epochs 4 --train-seed 1 --repeat 20
 """
 
 from __future__ import annotations
@@ -50,11 +58,12 @@ REPO = Path(__file__).resolve().parents[1]
 SUBSET, VAL_SIZE, DATA_SEED = 4000, 1000, 0
 
 
-def columns(space: JointSpace) -> list[str]:
-    """The CSV header for ``space``."""
+def columns(space: JointSpace, *, repeats: bool = False) -> list[str]:
+    """The CSV header for ``space`` (``repeats``: with the ``train_seed`` column)."""
     return [
         "index",
         "seed",
+        *(["train_seed"] if repeats else []),
         *space.names,
         "macs",
         "params",
@@ -67,10 +76,11 @@ def columns(space: JointSpace) -> list[str]:
     ]
 
 
-def done_indices(path: Path, header: Sequence[str]) -> set[int]:
+def done_indices(path: Path, header: Sequence[str], train_seed: int | None = None) -> set[int]:
     """Indices already recorded in ``path`` (creating it with ``header`` when absent).
 
-    A last line without its newline (the process died while writing it) is removed.
+    With ``train_seed``, only the rows of that training seed count. A last line without its
+    newline (the process died while writing it) is removed.
     """
     if not path.exists() or path.stat().st_size == 0:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,6 +94,9 @@ def done_indices(path: Path, header: Sequence[str]) -> set[int]:
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or rows[0] != list(header):
         raise OptnasError(f"{path}: its header does not match this space's columns; use another --out")
+    if train_seed is not None:
+        col = list(header).index("train_seed")
+        return {int(r[0]) for r in rows[1:] if r and int(r[col]) == train_seed}
     return {int(r[0]) for r in rows[1:] if r}
 
 
@@ -101,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=int, default=0, help="first index to train")
     parser.add_argument("--seed", type=int, default=0, help="pool and training seed")
     parser.add_argument("--epochs", type=int, default=None, help="override the preset's epoch budget")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "data" / "cifar_evals.csv")
+    parser.add_argument("--out", type=Path, default=None, help="CSV (default: cifar_evals[_repeats].csv)")
+    parser.add_argument("--train-seed", type=int, default=None, help="retrain with this training seed (repeats)")
+    parser.add_argument("--repeat", type=int, default=20, help="with --train-seed: the first K candidates")
     parser.add_argument(
         "--root",
         type=Path,
@@ -111,9 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.n < 1 or not 0 <= args.start < args.n:
         parser.error("need n >= 1 and 0 <= start < n")
+    repeats = args.train_seed is not None
+    if repeats and not 1 <= args.repeat <= args.n:
+        parser.error(f"--repeat must lie in 1..--n ({args.n}), not {args.repeat}")
+    if args.out is None:
+        args.out = REPO / "benchmarks" / "data" / ("cifar_evals_repeats.csv" if repeats else "cifar_evals.csv")
+    train_seed = args.train_seed if repeats else args.seed
+    last = args.repeat if repeats else args.n
 
     space = preset("cifar")
-    header = columns(space)
+    header = columns(space, repeats=repeats)
     lock_path = args.out.with_name(args.out.name + ".lock")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("w") as lock:
@@ -122,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         except BlockingIOError:
             print(f"another process is writing {args.out} (lock {lock_path})", file=sys.stderr)
             return 1
-        done = done_indices(args.out, header)
-        todo = [i for i in range(args.start, args.n) if i not in done]
+        done = done_indices(args.out, header, args.train_seed)
+        todo = [i for i in range(args.start, last) if i not in done]
         print(f"{len(todo)} candidates to train ({len(done)} already in {args.out})", flush=True)
         if not todo:
             return 0
@@ -139,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                     arch,
                     recipe,
                     data,
-                    seed=args.seed,
+                    seed=train_seed,
                     epochs=args.epochs,
                     evaluate_test=True,
                     num_threads=args.threads,
@@ -147,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                 row = [
                     i,
                     args.seed,
+                    *([train_seed] if repeats else []),
                     *(params[name] for name in space.names),
                     res.cost.macs,
                     res.cost.params,

@@ -111,8 +111,17 @@ def _value(space: JointSpace, name: str, raw: str) -> Any:
     return float(raw)
 
 
+def repeats_path(path: Path) -> Path:
+    """``<name>_repeats.csv`` beside ``path``: its candidates retrained with other training seeds."""
+    return path.with_name(f"{path.stem}_repeats.csv")
+
+
 def read_evals_csv(path: Path, space: JointSpace) -> Evals:
-    """Parse the rows of ``path`` (format of ``benchmarks/generate_evals.py``).
+    """Parse the rows of ``path`` (format of ``benchmarks/generate_evals.py``), and of its repeats file.
+
+    ``repeats_path(path)``, when it exists, holds candidates of the same pool (``index``) trained
+    again with other training seeds (``generate_evals.py --train-seed``); its rows join the
+    evaluations, so the observation noise is the measured within-candidate spread.
 
     Only complete lines count (the generator may be appending a row right now). Diverged runs
     are kept: their accuracy is what the real objective would have returned for them.
@@ -121,9 +130,15 @@ def read_evals_csv(path: Path, space: JointSpace) -> Evals:
         raise OptnasError(f"{path}: no evaluations file; run benchmarks/generate_evals.py first")
     text = path.read_text()
     text = text[: text.rfind("\n") + 1]
+    texts = [text]
+    repeats = repeats_path(path)
+    if repeats.exists():  # the same candidates retrained with other training seeds
+        extra = repeats.read_text()
+        texts.append(extra[: extra.rfind("\n") + 1])
     params: list[dict[str, Any]] = []
     val, test, index, seed, div = [], [], [], [], []
-    for row in csv.DictReader(io.StringIO(text)):
+    rows = [row for t in texts for row in csv.DictReader(io.StringIO(t))]
+    for row in rows:
         missing = [n for n in space.names if n not in row]
         if missing:
             raise OptnasError(f"{path}: missing columns {missing}")
@@ -142,7 +157,7 @@ def read_evals_csv(path: Path, space: JointSpace) -> Evals:
         index=np.array(index, dtype=np.int64),
         seed=np.array(seed, dtype=np.int64),
         diverged=np.array(div, dtype=bool),
-        digest=hashlib.sha256(text.encode()).hexdigest(),
+        digest=hashlib.sha256("".join(texts).encode()).hexdigest(),
     )
 
 

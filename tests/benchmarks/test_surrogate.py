@@ -135,6 +135,35 @@ def test_noise_from_repeated_seeds(tmp_path: Path) -> None:
     assert s.payload["n_candidates"] == 12 and s.n_rows == 15
 
 
+def test_repeats_file_beside_the_csv_joins_the_evaluations(tmp_path: Path) -> None:
+    """``generate_evals.py --train-seed S`` writes ``<name>_repeats.csv``; its rows are repeats."""
+    acc = write_csv(tmp_path / "e.csv", 12)
+    header = gen.columns(SPACE, repeats=True)
+    assert header[:3] == ["index", "seed", "train_seed"]
+    path = sur.repeats_path(tmp_path / "e.csv")
+    assert path.name == "e_repeats.csv"
+    assert gen.done_indices(path, header, 1) == set()  # creates it with the header
+    base = list(csv.DictReader((tmp_path / "e.csv").open()))
+    with path.open("a", newline="") as f:
+        w = csv.writer(f)
+        for i, train_seed, value in ((0, 1, 0.5), (1, 1, 0.25), (1, 2, 0.75)):
+            row = {**base[i], "train_seed": train_seed, "val_acc": value}
+            w.writerow([row[k] for k in header])
+    assert gen.done_indices(path, header, 1) == {0, 1}
+    assert gen.done_indices(path, header, 2) == {1}
+    ev = sur.read_evals_csv(tmp_path / "e.csv", SPACE)
+    assert len(ev) == 15 and sorted(ev.index.tolist()[12:]) == [0, 1, 1]
+    sd, groups = sur._repeat_noise(ev)
+    g0, g1 = np.array([acc[0], 0.5]), np.array([acc[1], 0.25, 0.75])
+    ss = np.sum((g0 - g0.mean()) ** 2) + np.sum((g1 - g1.mean()) ** 2)
+    assert groups == 2 and sd == pytest.approx(float(np.sqrt(ss / 3)))
+    # the digest covers both files: a new repeat refits the surrogate
+    before = ev.digest
+    with path.open("a", newline="") as f:
+        csv.writer(f).writerow([{**base[2], "train_seed": 1, "val_acc": 0.1}[k] for k in header])
+    assert sur.read_evals_csv(tmp_path / "e.csv", SPACE).digest != before
+
+
 def test_too_few_rows(tmp_path: Path) -> None:
     write_csv(tmp_path / "small.csv", sur.MIN_ROWS - 1)
     with pytest.raises(OptnasError, match="at least"):
