@@ -231,6 +231,85 @@ def ppo_learning(study: optuna.Study | None, hidden_size: int) -> dict[str, Any]
     }
 
 
+def accuracy_figure(by_arm: dict[str, list[dict[str, Any]]], labels: dict[str, str], out: Path) -> str:
+    """The accuracy table as a figure: mean ± sd per arm, one dot per seed (PNG, else HTML)."""
+    import plotly.graph_objects as go
+
+    keys = [k for k in ORDER if by_arm.get(k)]
+    fig = go.Figure()
+    means = [statistics.fmean(r["test_accuracy"] for r in by_arm[k]) * 100 for k in keys]
+    sds = [statistics.stdev([r["test_accuracy"] * 100 for r in by_arm[k]]) if len(by_arm[k]) > 1 else 0.0 for k in keys]
+    names = [labels[k] for k in keys]
+    fig.add_bar(x=names, y=means, error_y={"type": "data", "array": sds}, name="mean ± sd", marker_color="#9ecae1")
+    for seed in sorted({r["seed"] for k in keys for r in by_arm[k]}):
+        pts = [(labels[k], r["test_accuracy"] * 100) for k in keys for r in by_arm[k] if r["seed"] == seed]
+        fig.add_scatter(
+            x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers", name=f"seed {seed}", marker={"size": 7}
+        )
+    low = min((m - s for m, s in zip(means, sds, strict=True)), default=0.0)
+    fig.update_layout(
+        title="Reduced CIFAR-10, test accuracy of the same child per augmentation arm",
+        yaxis={"title": "test accuracy (%)", "range": [max(0.0, low - 5), None]},
+        width=1000,
+        height=520,
+        barmode="overlay",
+    )
+    stem = out / "augment_final"
+    try:
+        fig.write_image(str(stem.with_suffix(".png")))
+        return stem.with_suffix(".png").name
+    except Exception:  # kaleido needs a Chrome/Chromium (apt-get install chromium)
+        fig.write_html(str(stem.with_suffix(".html")), include_plotlyjs="cdn")
+        return stem.with_suffix(".html").name
+
+
+def _sample_image(out: Path) -> Path:
+    """A CIFAR-10 test image, upscaled 4x (nearest) so a grid of its draws is readable."""
+    from PIL import Image
+
+    from benchmarks.augment_regime import DATA_ROOT
+
+    first = sorted((DATA_ROOT / "test" / "ship").iterdir())[0]
+    path = out / "augment_final_sample.png"
+    with Image.open(first) as im:
+        im.convert("RGB").resize((128, 128), Image.Resampling.NEAREST).save(path)
+    return path
+
+
+def _rel(path: Path) -> str:
+    """``path`` relative to the repository when inside it (the command as a user would type it)."""
+    try:
+        return path.resolve().relative_to(_harness.REPO).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def policy_pictures(extra: dict[str, Any], out: Path) -> list[tuple[str, str, str]]:
+    """``optnas augment show`` grids of the found policies: ``(label, command, png name)``."""
+    import subprocess
+    import sys
+
+    jobs: list[tuple[str, str, str]] = []
+    if extra.get("ppo_policy"):
+        policy = out / "augment_final_ppo_policy.json"
+        policy.write_text(json.dumps(json.loads(extra["ppo_policy"]), indent=1) + "\n")
+        jobs.append(("PPO-found policy (25 sub-policies)", _rel(policy), "ppo"))
+    if extra.get("randaugment_best"):
+        n, m = extra["randaugment_best"]
+        jobs.append((f"RandAugment best (N={n}, M={m})", f"randaugment:{n},{m}", "randaugment"))
+    if not jobs:
+        return []
+    image = _sample_image(out)
+    done = []
+    for label, spec, tag in jobs:
+        png = out / f"augment_final_{tag}_grid.png"
+        args = ["augment", "show", spec, "--image", _rel(image)]
+        args += ["--out", _rel(png), "--rows", "4", "--cols", "8", "--seed", "0"]
+        subprocess.run([sys.executable, "-m", "optnas", *args], check=True, cwd=_harness.REPO, capture_output=True)
+        done.append((label, "optnas " + " ".join(args), png.name))
+    return done
+
+
 def write(
     log: RunLog,
     setting: Setting,
@@ -328,6 +407,12 @@ def write(
         if f"{key} - cropflip" in comparisons:
             c = comparisons[f"{key} - cropflip"]
             headline += f"; {key} - crop+flip {pct(c['mean_diff'])} (p={c['t_p_one_sided'] or float('nan'):.3g})"
+    figure = accuracy_figure(by_arm, labels, out)
+    body += ["", f"![test accuracy per arm]({figure})" if figure.endswith(".png") else f"Figure: `{figure}`."]
+    pictures = policy_pictures(extra, out)
+    if pictures:
+        body += ["", "Augmented samples (top-left: the original test image; every other cell one draw):", ""]
+        body += [f"- {label}: `{cmd}`" + "\n\n  " + f"![{label}]({name})" for label, cmd, name in pictures]
     meta = _harness.metadata(
         command, setting=setting.__dict__, seeds=list(seeds), runs_file="benchmarks/results/augment_runs.jsonl"
     )
@@ -433,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
         if _complete(study) >= len(RA_N) * len(RA_M):
             n, m = int(study.best_trial.params["N"]), int(study.best_trial.params["M"])
             arms["randaugment"] = f"randaugment:{n},{m}" + suffix
+            extra["randaugment_best"] = [n, m]
             labels["randaugment"] = f"RandAugment best (N={n}, M={m})" + suffix
             makers["randaugment"] = (True, policy_arm(lambda seed: rand_augment(n, m, seed=seed)))
 
