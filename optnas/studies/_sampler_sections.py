@@ -74,7 +74,7 @@ class JointNASSamplerSection(SamplerSection):
         pool_size: ``n``, feasible QMC candidates scored per batch.
         final_batch_size: ``K``, stage-2 candidates (0 disables stage 2).
         n_startup_trials: size of the space-filling first batch.
-        acquisition: ``"paper"`` or ``"ensemble"``.
+        acquisition: ``"paper"``, ``"local"`` or ``"ensemble"``.
         cost_filter: ``"auto"``, ``"exact"`` or ``"predicted"``.
         early_stopping_tau: Kendall tau an epoch budget's ranking must reach.
         diversity: minimum distance between one batch's candidates (0 disables).

@@ -76,13 +76,37 @@ def bowl(trial: optuna.Trial) -> float:
     return -((x - 0.3) ** 2) - (y + 0.5) ** 2
 
 
-@pytest.mark.parametrize(("acquisition", "seeds"), [("paper", 3), ("ensemble", 1)])
+@pytest.mark.parametrize(("acquisition", "seeds"), [("paper", 3), ("local", 3), ("ensemble", 1)])
 def test_predictor_batches_beat_the_space_filling_batch(acquisition: str, seeds: int) -> None:
     """On a smooth bowl the predictor must steer: a sign error or a broken fit fails this."""
     for seed in range(seeds):
         study = run(make(acquisition=acquisition, seed=seed, predictor_config=None), 16, bowl)
         values = [t.value for t in study.trials if t.value is not None]
         assert max(values[4:]) > max(values[:4])
+
+
+def test_local_is_the_paper_rule_over_a_pool_with_incumbent_mutations() -> None:
+    """``acquisition="local"`` = ``"paper"`` + mutations of the best trials in the pool (nothing else)."""
+    from optnas.samplers._planner import Planner, PlannerConfig
+
+    space = ParamSpace({"x": FloatDistribution(-1.0, 1.0), "y": FloatDistribution(-1.0, 1.0)})
+    rng = np.random.default_rng(0)
+    cols = rng.uniform(-1.0, 1.0, size=(12, 2))
+    y = -((cols[:, 0] - 0.3) ** 2) - (cols[:, 1] + 0.5) ** 2
+    cfg = PredictorConfig(fit_steps=60, pretrain=False)
+
+    def plan(**kw: Any) -> list[tuple[float, ...]]:
+        config = PlannerConfig(batch_size=4, n_batches=3, pool_size=128, predictor=cfg, **kw)
+        return [c.row for c in Planner(space, None, (), config).plan(1, cols, y, seed=3).candidates]
+
+    paper = plan(acquisition="paper")
+    assert plan(acquisition="local", n_incumbents=0) == paper
+    local = plan(acquisition="local")
+    assert local != paper
+    # the mutations are local: some chosen candidate lies next to one of the 4 best trials
+    best = cols[np.argsort(-y)[:4]]
+    nearest = [float(np.min(np.abs(best - np.asarray(r)).max(axis=1))) for r in local]
+    assert min(nearest) < 0.25
 
 
 def test_seeded_runs_repeat_exactly_and_seeds_differ() -> None:
