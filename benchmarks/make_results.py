@@ -113,8 +113,8 @@ SECTIONS = (
     Section(
         "augment_final",
         "Fair final comparison of augmentation methods (reduced CIFAR-10)",
-        "python -m benchmarks.augment_final --seeds 0 1 2 3 4 --ppo-trials 100 --search-epochs 20",
-        "crop + flip, Cutout, TrivialAugment, the published AutoAugment policy (paired seeds)",
+        "python -m benchmarks.augment_final --seeds 0 1 2 3 4 --ppo-trials 60 --search-epochs 20",
+        "none, crop + flip, Cutout, TrivialAugment, the published AutoAugment policy (paired seeds)",
     ),
     Section(
         "surrogate",
@@ -164,6 +164,18 @@ SECTIONS = (
         "Search quality: digits with real training (no surrogate), the main job's study",
         "python -m benchmarks.digits_training --seeds 10 --trials 32 --modes batch",
         "TPE (constant liar), GP and random samplers on the same objective, in batches of 8",
+    ),
+    Section(
+        "jointnas_ablation_nb201",
+        "JointNAS ablation: NAS-Bench-201 (acquisition, pretraining, ranking loss, cross-validation)",
+        "python -m benchmarks.jointnas_ablation nb201 --seeds 10 --budgets 32,64",
+        "the paper-literal configuration (paired by seed), and the suite's TPE/GP/random medians",
+    ),
+    Section(
+        "jointnas_ablation_fcnet",
+        "JointNAS ablation: HPOLib FCNet",
+        "python -m benchmarks.jointnas_ablation fcnet --seeds 10 --budgets 32,64",
+        "the paper-literal configuration (paired by seed), and the suite's TPE/GP/random medians",
     ),
     Section(
         "live_check",
