@@ -150,9 +150,13 @@ class JointNASSampler(BaseSampler):
         final_batch_size: ``K``, stage-2 candidates trained at the end (default ``batch_size``;
             0 disables stage 2).
         n_startup_trials: size of the space-filling first batch (default ``batch_size``).
-        acquisition: ``"paper"`` (the default: the best predicted means of a QMC pool) or
-            ``"ensemble"`` (bootstrap ensemble, Thompson slots, incumbent mutations), which
-            measured worse on our small-budget landscapes; see :mod:`optnas.samplers._planner`.
+        acquisition: ``"paper"`` (the default: the best predicted means of a QMC pool),
+            ``"local"`` (the same over a pool that also holds mutations of the best trials) or
+            ``"ensemble"`` (bootstrap ensemble, Thompson slots, incumbent mutations); see
+            :mod:`optnas.samplers._planner`. The default is the measured best: in the ablation
+            (``benchmarks/results/jointnas_ablation_{nb201,fcnet}.md``, 10 paired seeds, 32 and 64
+            trials) no other rule, predictor setting (no pretraining, ``rank_weight``,
+            ``cv_folds``) beat it significantly, and ``"ensemble"`` was worse on NAS-Bench-201.
         cost_filter: ``"auto"``, ``"exact"`` or ``"predicted"`` (the proxy head predicts the
             pool's costs; every chosen candidate is checked exactly).
         seed: seed of every proposal (stored in the study on first use, so ``seed=None`` resumes
