@@ -1,0 +1,42 @@
+"""benchmarks/augment_final.py runs its searches from the shipped study files, checked against its setting."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from benchmarks import augment_final as af
+from benchmarks.augment_regime import Setting
+
+SEARCH = replace(Setting(), epochs=20)
+DATA = af.PPO_FILE.parents[1] / ".." / "shared" / "data" / "cifar10"
+pytestmark = pytest.mark.skipif(
+    not DATA.is_dir(), reason="the study files name ../shared/data/cifar10 (the reduced CIFAR-10 copy), absent here"
+)
+
+
+@pytest.mark.parametrize("path", [af.RA_FILE, af.PPO_FILE], ids=lambda p: p.name)
+def test_shipped_search_files_match_the_comparisons_setting(path: Path) -> None:
+    config = af.study_config(path, SEARCH)
+    assert config.seed == SEARCH.data_seed
+    assert dict(config.dataset)["subset"] == SEARCH.train_size
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("epochs = 20", "epochs = 30", "augment.recipe"),
+        ("subset = 1000", "subset = 2000", "dataset.subset"),
+        ("lr = 0.05", "lr = 0.1", "augment.recipe"),
+    ],
+)
+def test_a_drifted_study_file_is_an_error_naming_the_field(tmp_path: Path, old: str, new: str, field: str) -> None:
+    text = af.PPO_FILE.read_text(encoding="utf-8")
+    assert old in text
+    root = DATA
+    drifted = tmp_path / "drifted.toml"
+    drifted.write_text(text.replace(old, new).replace('"../shared/data/cifar10"', f'"{root.resolve()}"'))
+    with pytest.raises(SystemExit, match=field.replace(".", r"\.")):
+        af.study_config(drifted, SEARCH)
