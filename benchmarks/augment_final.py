@@ -56,6 +56,7 @@ DB = _harness.RESULTS / "augment_final.db"
 RA_N = (1, 2, 3)
 RA_M = (5, 9, 13)
 ORDER = ("none", "cropflip", "cutout", "randaugment", "trivialaugment", "published", "ppo")
+BASELINES = ("none", "cropflip", "cutout", "trivialaugment", "published")
 
 
 class OutOfTime(Exception):
@@ -444,6 +445,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stages", nargs="+", default=["baselines", "randaugment", "ppo"], choices=["baselines", "randaugment", "ppo"]
     )
+    parser.add_argument(
+        "--baseline-arms",
+        nargs="+",
+        default=list(BASELINES),
+        choices=list(BASELINES),
+        help="the baseline arms the baselines stage trains (e.g. crop + flip first when adding seeds)",
+    )
     parser.add_argument("--stop-at", default=None, help="UTC HH:MM; stop before a training that would end later")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--out", type=Path, default=_harness.RESULTS, help="results folder (runs, studies, report)")
@@ -538,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.report_only:
             if "baselines" in args.stages:
-                for key in ("none", "cropflip", "cutout", "trivialaugment", "published"):
+                for key in args.baseline_arms:
                     run_arm(key)
             if "randaugment" in args.stages:
                 add_randaugment(randaugment_search(search_setting, clock))
