@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -21,14 +20,6 @@ FAST = PredictorConfig(
     hidden=32, embedding=16, head_hidden=16, pretrain_samples=128, pretrain_steps=20, fit_steps=60, pretrain=False
 )
 HELD_OUT = SPACE.sample(256, 321)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def target(cols: np.ndarray) -> np.ndarray:
