@@ -248,9 +248,10 @@ def accuracy_figure(by_arm: dict[str, list[dict[str, Any]]], labels: dict[str, s
             x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers", name=f"seed {seed}", marker={"size": 7}
         )
     low = min((m - s for m, s in zip(means, sds, strict=True)), default=0.0)
+    high = max((p["test_accuracy"] * 100 for k in keys for p in by_arm[k]), default=100.0)
     fig.update_layout(
         title="Reduced CIFAR-10, test accuracy of the same child per augmentation arm",
-        yaxis={"title": "test accuracy (%)", "range": [max(0.0, low - 5), None]},
+        yaxis={"title": "test accuracy (%)", "range": [max(0.0, low - 3), high + 1]},
         width=1000,
         height=520,
         barmode="overlay",
