@@ -937,7 +937,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         if (i + 1) % 20 == 0:
-            _save_partial(out, meta, runs)
+            _harness.write_partial(out.with_suffix(".json"), meta=meta, result={"runs": runs})
     meta["wall_min"] = (time.perf_counter() - started) / 60
     meta["jointnas_sequential_copied"] = _copy_jointnas_sequential(runs, modes)
     report(bench, meta, runs, out, status=status)
@@ -964,14 +964,6 @@ def _copy_jointnas_sequential(runs: list[dict[str, Any]], modes: Sequence[str]) 
             runs.append({**r, "mode": "sequential", "copy": "of the batch run (equal by construction)"})
             n += 1
     return n
-
-
-def _save_partial(out: Path, meta: Mapping[str, Any], runs: list[dict[str, Any]]) -> None:
-    import json
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    data = {"schema": _harness.SCHEMA_VERSION, "meta": {**meta, "status": "partial"}, "result": {"runs": runs}}
-    out.with_suffix(".json").write_text(json.dumps(_harness._jsonable(data), indent=1))
 
 
 def report(bench: Benchmark, meta: dict[str, Any], runs: list[dict[str, Any]], out: Path, *, status: str) -> None:
