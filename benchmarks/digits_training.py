@@ -82,14 +82,31 @@ class Context:
     train: Any
     epochs: int | None  # override of the recipe's epochs (tests only); None: the study file's
     acquisition: str | None = None  # JointNAS's acquisition (an ablation); None: its default
+    trust_region: float | None = None  # JointNAS's stage-2 trust region (an ablation); None: its default
 
     @classmethod
-    def load(cls, study_file: Path = STUDY_FILE, epochs: int | None = None, acquisition: str | None = None) -> Context:
+    def load(
+        cls,
+        study_file: Path = STUDY_FILE,
+        epochs: int | None = None,
+        acquisition: str | None = None,
+        trust_region: float | None = None,
+    ) -> Context:
         from optnas.studies import load_data, load_study_file
 
         config = load_study_file(study_file)
         train = config.train if epochs is None else dataclasses.replace(config.train, epochs=int(epochs))
-        return cls(config=config, data=load_data(config), train=train, epochs=epochs, acquisition=acquisition)
+        data = load_data(config)
+        return cls(config, data, train, epochs, acquisition=acquisition, trust_region=trust_region)
+
+    def jointnas_options(self) -> dict[str, Any]:
+        """``JointNASSampler`` keyword arguments of the ablation (none: its defaults)."""
+        out: dict[str, Any] = {}
+        if self.acquisition:
+            out["acquisition"] = self.acquisition
+        if self.trust_region is not None:
+            out["trust_region"] = self.trust_region
+        return out
 
     def settings(self, trials: int) -> dict[str, Any]:
         """What a saved run must match to be reused."""
@@ -99,7 +116,7 @@ class Context:
             "epochs_override": self.epochs,
             "study_file": STUDY_FILE.relative_to(_harness.REPO).as_posix(),
             "study_file_sha256": hashlib.sha256(STUDY_FILE.read_bytes()).hexdigest(),
-            **({"jointnas_acquisition": self.acquisition} if self.acquisition else {}),
+            **{f"jointnas_{k}": v for k, v in self.jointnas_options().items()},
         }
 
     def objective(self, seed: int, number: int) -> Any:
@@ -150,7 +167,7 @@ def make_sampler(ctx: Context, name: str, seed: int, trials: int) -> optuna.samp
             seed=seed,
             batch_size=BATCH,
             n_batches=trials // BATCH - 1,
-            **({"acquisition": ctx.acquisition} if ctx.acquisition else {}),
+            **ctx.jointnas_options(),
         )
         if sampler.n_planned != trials:
             raise RuntimeError(f"JointNAS plans {sampler.n_planned} trials, not {trials}")
@@ -568,6 +585,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="JointNAS's acquisition instead of its default (an ablation; use another --out)",
     )
+    ap.add_argument(
+        "--jointnas-trust-region",
+        type=float,
+        default=None,
+        help="JointNAS's stage-2 trust region instead of its default (an ablation; use another --out)",
+    )
     ap.add_argument("--time-limit", type=float, default=None, help="minutes; start no run after it (resumable)")
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from the saved runs")
     ap.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results)")
@@ -597,7 +620,9 @@ def main(argv: list[str] | None = None) -> int:
 
     results = args.out or _harness.RESULTS
     runs_dir = Path(results) / RUNS_DIR
-    ctx = Context.load(epochs=args.epochs, acquisition=args.jointnas_acquisition)
+    ctx = Context.load(
+        epochs=args.epochs, acquisition=args.jointnas_acquisition, trust_region=args.jointnas_trust_region
+    )
     settings = ctx.settings(args.trials)
     raw = list(sys.argv[1:] if argv is None else argv)
     # the command that makes the runs (a --report-only rewrite reproduces nothing by itself)

@@ -19,6 +19,8 @@ Variants:
 - ``local-cv``: ``local`` with the head's weight decay chosen by 4-fold cross-validation on the
   evaluated trials (``cv_folds=4`` over 1e-3, 1e-2, 1e-1).
 - ``paper-rank`` / ``paper-cv``: the paper's rule with the ranking loss / cross-validation.
+- ``paper-tr0.5`` / ``paper-tr1`` / ``paper-tr2``: the paper's rule with the stage-2 GA held in a
+  trust region of 0.5, 1 or 2 typical spacings around the 4 best trials (``trust_region``).
 
 Resumable: every finished run is saved to the JSON at once, and a rerun of the same command skips
 the (variant, seed, budget) runs already there. Each variant is compared with ``paper`` by a paired
@@ -57,6 +59,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "local-cv": {"acquisition": "ensemble", "predictor_config": PredictorConfig(ensemble=1, cv_folds=4)},
     "paper-rank": {"acquisition": "paper", "predictor_config": PredictorConfig(rank_weight=1.0)},
     "paper-cv": {"acquisition": "paper", "predictor_config": PredictorConfig(cv_folds=4)},
+    "paper-tr0.5": {"acquisition": "paper", "trust_region": 0.5},
+    "paper-tr1": {"acquisition": "paper", "trust_region": 1.0},
+    "paper-tr2": {"acquisition": "paper", "trust_region": 2.0},
 }
 
 

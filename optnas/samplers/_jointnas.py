@@ -159,6 +159,9 @@ class JointNASSampler(BaseSampler):
             ``cv_folds``) beat it significantly, and ``"ensemble"`` was worse on NAS-Bench-201.
         cost_filter: ``"auto"``, ``"exact"`` or ``"predicted"`` (the proxy head predicts the
             pool's costs; every chosen candidate is checked exactly).
+        trust_region: the stage-2 GA searches only within this many typical spacings of the best
+            evaluated candidates (``None``: the whole space, the paper); see
+            :mod:`optnas.samplers._planner`.
         seed: seed of every proposal (stored in the study on first use, so ``seed=None`` resumes
             with the stored one).
         predictor_config: settings of :class:`~optnas.predictor.Predictor`.
@@ -193,6 +196,7 @@ class JointNASSampler(BaseSampler):
         n_startup_trials: int | None = None,
         acquisition: str = "paper",
         cost_filter: str = "auto",
+        trust_region: float | None = None,
         seed: int | None = None,
         predictor_config: PredictorConfig | None = None,
         ga_config: GAConfig | None = None,
@@ -249,6 +253,7 @@ class JointNASSampler(BaseSampler):
             predictor=predictor_config,
             ga=ga_config,
             cost_filter=cost_filter,
+            trust_region=trust_region,
         )
         self.diversity = float(diversity)
         self._cost: CostModel | None

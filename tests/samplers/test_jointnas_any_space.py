@@ -259,3 +259,50 @@ def test_a_nearly_exhausted_feasible_space_never_falls_back_to_an_infeasible_slo
     assert [t.user_attrs["stage"] for t in study.trials] == ["stage1"] * 4 + ["stage2"] * 4
     for t in study.trials:
         assert small_cost(t.params)["params"] <= 2.0
+
+
+def test_stage2_trust_region_keeps_the_ga_near_the_best_trials() -> None:
+    """The GA extrapolates a linear trend to the box's corner; a trust region holds it near the data."""
+    from optnas.samplers._planner import Planner, PlannerConfig
+
+    names = ("a", "b", "c", "d")
+    space = ParamSpace({n: FloatDistribution(0.0, 1.0) for n in names})
+    rng = np.random.default_rng(0)
+    cols = rng.uniform(0.4, 0.6, size=(16, 4))  # the evaluated trials sit in the middle of the box
+    y = cols.sum(axis=1)  # ... and the score rises towards the (1, 1, 1, 1) corner
+    cfg = PredictorConfig(fit_steps=200, pretrain=False)
+
+    def stage2(trust_region: float | None) -> tuple[np.ndarray, Planner]:
+        config = PlannerConfig(
+            batch_size=4, n_batches=3, final_batch_size=4, pool_size=128, predictor=cfg, trust_region=trust_region
+        )
+        planner = Planner(space, None, (), config)
+        plan = planner.plan(3, cols, y, seed=0)
+        assert plan.stage == "stage2" and len(plan.candidates) == 4
+        return np.array([c.row for c in plan.candidates]), planner
+
+    def nearest_best(rows: np.ndarray) -> np.ndarray:
+        best = space.encode(cols[np.argsort(-y, kind="stable")[:4]])
+        x = space.encode(rows)
+        return np.asarray(np.sqrt(((x[:, None, :] - best[None, :, :]) ** 2).sum(axis=2)).min(axis=1))
+
+    free, planner = stage2(None)
+    spacing = planner._typical_spacing(0)
+    assert nearest_best(free).min() > 1.0 * spacing  # unconstrained: far out, towards the corner
+    for r in (0.5, 1.0):
+        held, _ = stage2(r)
+        d = nearest_best(held)
+        assert d.max() <= r * spacing + 1e-9
+        assert d.min() > 0  # new candidates, not the incumbents again
+        assert held.sum(axis=1).mean() > np.sort(y)[-4:].mean() - 1e-9  # still climbing the trend
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("inf"), float("nan"), True, "1"])
+def test_trust_region_must_be_a_positive_number(bad: Any) -> None:
+    from optnas.samplers._planner import PlannerConfig
+
+    with pytest.raises(ConfigError, match="trust_region") as info:
+        PlannerConfig(trust_region=bad)
+    assert info.value.field == "trust_region"
+    with pytest.raises(ConfigError, match="n_incumbents"):
+        PlannerConfig(trust_region=1.0, n_incumbents=0)

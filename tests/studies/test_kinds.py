@@ -91,6 +91,7 @@ FULL_SECTIONS: dict[str, dict[str, Any]] = {
             "n_startup_trials": 4,
             "acquisition": "paper",
             "cost_filter": "exact",
+            "trust_region": 1.5,
             "early_stopping_tau": 0.5,
             "diversity": 0.25,
             "wait_timeout": 3.0,
@@ -168,6 +169,7 @@ BAD_KEYS = [
     ("jointnas", {"sampler": {"batch_size": 0}}, "sampler.batch_size=0: must be a positive integer"),
     ("jointnas", {"sampler": {"final_batch_size": -1}}, "sampler.final_batch_size=-1: must be a non-negative integer"),
     ("jointnas", {"sampler": {"diversity": True}}, "sampler.diversity=True: must be a number, got a boolean"),
+    ("jointnas", {"sampler": {"trust_region": 0}}, "sampler.trust_region=0: must be > 0"),
     ("jointnas", {"sampler": {"ga": {"populaton": 8}}}, "sampler.ga.populaton=8: unknown key"),
     ("jointnas", {"sampler": {"predictor": 3}}, "sampler.predictor=3: must be a table, got an integer"),
     ("jointnas", {"train": {"prune": False}}, "train.prune=False: a jointnas study ranks candidates at its"),
@@ -209,6 +211,8 @@ def test_each_kind_makes_its_sampler_objective_and_pruner(kind: StudyKind, tmp_p
         "randaugment": "RandAugmentGridSampler",
     }
     assert type(sampler).__name__ == expected_sampler[kind.name]
+    if kind.name == "jointnas":  # every key reaches the sampler
+        assert sampler.config.trust_region == 1.5 and sampler.config.cost_filter == "exact"
     planned = {"jointnas": 4 + 3 + 0, "autotrain": 2 + 0 + 1, "autoaugment": 32, "randaugment": 4}
     assert target_trials(config, sampler) == planned[kind.name]
     assert target_trials(dataclasses.replace(config, n_trials=5), sampler) == 5
