@@ -255,6 +255,9 @@ def analytic_proxy(space: JointSpace, num_classes: int) -> ProxyFn:
 
 # Pretrained encoders, keyed by (space fingerprint, num_classes, config, seed).
 _PRETRAIN_CACHE: OrderedDict[tuple[Any, ...], tuple[dict[str, torch.Tensor], FloatArray, FloatArray]] = OrderedDict()
+#: One fused kernel per Adam step instead of a loop over the parameter tensors: the same update
+#: rule, about a quarter of a predictor fit's time on this CPU (torch >= 2.4 runs it on the CPU).
+_FUSED = True
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 16
 
@@ -403,7 +406,7 @@ class Predictor:
         target = torch.as_tensor((t - mean) / std, dtype=torch.float32)
         net = self._net
         params = list(net.encoder.parameters()) + list(net.proxy.parameters())
-        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=_FUSED)
         for _ in range(cfg.pretrain_steps):
             opt.zero_grad(set_to_none=True)
             loss = nn.functional.mse_loss(net.proxy(net.embed(x)), target)
@@ -492,7 +495,7 @@ class Predictor:
         frozen = round(cfg.fit_steps * cfg.frozen_fraction) if warm else 0
         ratio = cfg.finetune_lr_ratio if warm else 1.0
         wd = cfg.weight_decay if weight_decay is None else weight_decay
-        head_opt = torch.optim.Adam(self._net.heads.parameters(), lr=cfg.lr, weight_decay=wd)
+        head_opt = torch.optim.Adam(self._net.heads.parameters(), lr=cfg.lr, weight_decay=wd, fused=_FUSED)
         all_opt = torch.optim.Adam(
             [
                 {"params": self._net.heads.parameters(), "weight_decay": wd},
@@ -502,6 +505,7 @@ class Predictor:
                 },
             ],
             lr=cfg.lr * ratio,
+            fused=_FUSED,
         )
         huber = nn.HuberLoss(delta=cfg.huber_delta, reduction="none")
         weights = torch.ones(self.n_train, cfg.ensemble)

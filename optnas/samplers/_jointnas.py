@@ -160,8 +160,8 @@ class JointNASSampler(BaseSampler):
         cost_filter: ``"auto"``, ``"exact"`` or ``"predicted"`` (the proxy head predicts the
             pool's costs; every chosen candidate is checked exactly).
         trust_region: the stage-2 GA searches only within this many typical spacings of the best
-            evaluated candidates (``None``: the whole space, the paper); see
-            :mod:`optnas.samplers._planner`.
+            evaluated candidates (default 0.5, the measured best; ``None``: the whole space, the
+            paper's literal GA); see :mod:`optnas.samplers._planner`.
         seed: seed of every proposal (stored in the study on first use, so ``seed=None`` resumes
             with the stored one).
         predictor_config: settings of :class:`~optnas.predictor.Predictor`.
@@ -196,7 +196,7 @@ class JointNASSampler(BaseSampler):
         n_startup_trials: int | None = None,
         acquisition: str = "paper",
         cost_filter: str = "auto",
-        trust_region: float | None = None,
+        trust_region: float | None = 0.5,
         seed: int | None = None,
         predictor_config: PredictorConfig | None = None,
         ga_config: GAConfig | None = None,

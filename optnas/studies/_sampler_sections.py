@@ -76,7 +76,8 @@ class JointNASSamplerSection(SamplerSection):
         n_startup_trials: size of the space-filling first batch.
         acquisition: ``"paper"``, ``"local"`` or ``"ensemble"``.
         cost_filter: ``"auto"``, ``"exact"`` or ``"predicted"``.
-        trust_region: stage-2 GA radius around the best trials, in typical spacings.
+        trust_region: stage-2 GA radius around the best trials, in typical spacings
+            (``false``: none, the paper's GA).
         early_stopping_tau: Kendall tau an epoch budget's ranking must reach.
         diversity: minimum distance between one batch's candidates (0 disables).
         wait_timeout: seconds a pick waits for a lower-numbered trial of another worker that is
@@ -93,7 +94,7 @@ class JointNASSamplerSection(SamplerSection):
     n_startup_trials: int | None = None
     acquisition: str | None = None
     cost_filter: str | None = None
-    trust_region: float | None = None
+    trust_region: float | bool | None = None
     early_stopping_tau: float | None = None
     diversity: float | None = None
     wait_timeout: float | None = None
@@ -109,7 +110,8 @@ class JointNASSamplerSection(SamplerSection):
         _opt("sampler.cost_filter", self.cost_filter, v.string)
         _number("sampler.early_stopping_tau", self.early_stopping_tau, -1.0, high=1.0)
         _number("sampler.diversity", self.diversity, 0.0)
-        _number("sampler.trust_region", self.trust_region, 0.0, open_low=True)
+        if self.trust_region is not False:  # false: no trust region (TOML has no null)
+            _number("sampler.trust_region", self.trust_region, 0.0, open_low=True)
         _number("sampler.wait_timeout", self.wait_timeout, 0.0)
         _number("sampler.poll_interval", self.poll_interval, 0.0, open_low=True)
         if self.predictor is not None:  # imported only when given: PredictorConfig's module imports torch
@@ -128,7 +130,10 @@ class JointNASSamplerSection(SamplerSection):
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``JointNASSampler`` (``predictor`` is ``predictor_config``, ``ga`` ``ga_config``)."""
         renamed = {"predictor": "predictor_config", "ga": "ga_config"}
-        return {renamed.get(key, key): value for key, value in self.items()}
+        out = {renamed.get(key, key): value for key, value in self.items()}
+        if out.get("trust_region") is False:
+            out["trust_region"] = None
+        return out
 
 
 @dataclass(frozen=True, eq=False)

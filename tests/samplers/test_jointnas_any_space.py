@@ -304,5 +304,32 @@ def test_trust_region_must_be_a_positive_number(bad: Any) -> None:
     with pytest.raises(ConfigError, match="trust_region") as info:
         PlannerConfig(trust_region=bad)
     assert info.value.field == "trust_region"
-    with pytest.raises(ConfigError, match="n_incumbents"):
-        PlannerConfig(trust_region=1.0, n_incumbents=0)
+
+
+def test_drop_seen_keeps_the_first_of_each_unseen_row_in_pool_order() -> None:
+    from optnas.samplers._planner import _drop_seen
+
+    pool = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, -0.0], [2.0, 2.0], [0.0, 1.0 + 1e-12], [3.0, 0.0]])
+    seen = np.array([[2.0, 2.0]])
+    assert _drop_seen(pool, seen).tolist() == [[1.0, 0.0], [0.0, 1.0], [3.0, 0.0]]
+    assert _drop_seen(pool, np.zeros((0, 2))).tolist() == [[1.0, 0.0], [0.0, 1.0], [2.0, 2.0], [3.0, 0.0]]
+    assert _drop_seen(pool[:0], seen).shape == (0, 2)
+
+
+def test_function_cost_calls_the_cost_function_once_per_candidate() -> None:
+    from optnas.samplers._costs import FunctionCost
+
+    calls: list[dict[str, Any]] = []
+
+    def counted(params: dict[str, Any]) -> dict[str, float]:
+        calls.append(dict(params))
+        return cost(params)
+
+    space = ParamSpace({"units": IntDistribution(1, 256, log=True), "kernel": IntDistribution(3, 7, step=2)})
+    fc = FunctionCost(counted, [Constraint("params", 1000.0)])
+    cols = space.sample(64, np.random.default_rng(0))
+    first = fc.exact(space, cols)
+    again = fc.exact(space, np.concatenate([cols[::-1], cols]))
+    assert len(calls) == len({tuple(r) for r in cols.tolist()})
+    assert np.array_equal(again["params"], np.concatenate([first["params"][::-1], first["params"]]))
+    assert first["params"].tolist() == [cost(space.to_params(r))["params"] for r in cols]

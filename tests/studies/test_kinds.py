@@ -170,6 +170,7 @@ BAD_KEYS = [
     ("jointnas", {"sampler": {"final_batch_size": -1}}, "sampler.final_batch_size=-1: must be a non-negative integer"),
     ("jointnas", {"sampler": {"diversity": True}}, "sampler.diversity=True: must be a number, got a boolean"),
     ("jointnas", {"sampler": {"trust_region": 0}}, "sampler.trust_region=0: must be > 0"),
+    ("jointnas", {"sampler": {"trust_region": True}}, "sampler.trust_region=True: must be a number, got a boolean"),
     ("jointnas", {"sampler": {"ga": {"populaton": 8}}}, "sampler.ga.populaton=8: unknown key"),
     ("jointnas", {"sampler": {"predictor": 3}}, "sampler.predictor=3: must be a table, got an integer"),
     ("jointnas", {"train": {"prune": False}}, "train.prune=False: a jointnas study ranks candidates at its"),
@@ -213,6 +214,10 @@ def test_each_kind_makes_its_sampler_objective_and_pruner(kind: StudyKind, tmp_p
     assert type(sampler).__name__ == expected_sampler[kind.name]
     if kind.name == "jointnas":  # every key reaches the sampler
         assert sampler.config.trust_region == 1.5 and sampler.config.cost_filter == "exact"
+        off = parse_study(_minimal(kind, sampler={"trust_region": False}, train={"epochs": 1, "num_threads": 1}))
+        assert make_sampler(off, 10).config.trust_region is None  # false: the paper's GA
+        default = parse_study(_minimal(kind, train={"epochs": 1, "num_threads": 1}))
+        assert make_sampler(default, 10).config.trust_region == 0.5
     planned = {"jointnas": 4 + 3 + 0, "autotrain": 2 + 0 + 1, "autoaugment": 32, "randaugment": 4}
     assert target_trials(config, sampler) == planned[kind.name]
     assert target_trials(dataclasses.replace(config, n_trials=5), sampler) == 5
