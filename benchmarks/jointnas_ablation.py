@@ -8,7 +8,8 @@ the best feasible value next to the suite's recorded TPE median at the same budg
 
 Variants:
 
-- ``paper``: the literal FBNetV3 rule (pretrained encoder, predicted mean over a QMC pool).
+- ``paper``: the literal FBNetV3 rule (pretrained encoder, predicted mean over a QMC pool, the
+  GA over the whole space: ``trust_region=None``; so are all variants but the ``-tr`` ones).
 - ``paper-nopretrain``: the same without proxy pretraining (random encoder trained with the head).
 - ``ensemble``: bootstrap ensemble of 5 heads, Thompson slots, incumbent mutations in the pool.
 - ``ensemble-nopretrain``: the same without pretraining.
@@ -20,7 +21,8 @@ Variants:
   evaluated trials (``cv_folds=4`` over 1e-3, 1e-2, 1e-1).
 - ``paper-rank`` / ``paper-cv``: the paper's rule with the ranking loss / cross-validation.
 - ``paper-tr0.5`` / ``paper-tr1`` / ``paper-tr2``: the paper's rule with the stage-2 GA held in a
-  trust region of 0.5, 1 or 2 typical spacings around the 4 best trials (``trust_region``).
+  trust region of 0.5, 1 or 2 typical spacings around the 4 best trials (``trust_region``);
+  ``paper-tr0.5`` is JointNAS's default.
 
 Resumable: every finished run is saved to the JSON at once, and a rerun of the same command skips
 the (variant, seed, budget) runs already there. Each variant is compared with ``paper`` by a paired
@@ -45,21 +47,33 @@ from benchmarks import _harness
 from benchmarks import search_quality as sq
 from optnas.predictor import PredictorConfig
 
+#: The paper's GA (no trust region): every variant measured before ``trust_region`` existed.
+_FREE: dict[str, Any] = {"trust_region": None}
+
 VARIANTS: dict[str, dict[str, Any]] = {
-    "paper": {"acquisition": "paper"},
-    "paper-nopretrain": {"acquisition": "paper", "predictor_config": PredictorConfig(pretrain=False)},
-    "ensemble": {"acquisition": "ensemble"},
+    "paper": {"acquisition": "paper", **_FREE},
+    "paper-nopretrain": {"acquisition": "paper", "predictor_config": PredictorConfig(pretrain=False), **_FREE},
+    "ensemble": {"acquisition": "ensemble", **_FREE},
     "ensemble-nopretrain": {
         "acquisition": "ensemble",
         "predictor_config": PredictorConfig(ensemble=5, bootstrap=True, pretrain=False),
+        **_FREE,
     },
-    "local": {"acquisition": "ensemble", "predictor_config": PredictorConfig(ensemble=1)},
-    "local-nopretrain": {"acquisition": "ensemble", "predictor_config": PredictorConfig(ensemble=1, pretrain=False)},
-    "local-rank": {"acquisition": "ensemble", "predictor_config": PredictorConfig(ensemble=1, rank_weight=1.0)},
-    "local-cv": {"acquisition": "ensemble", "predictor_config": PredictorConfig(ensemble=1, cv_folds=4)},
-    "paper-rank": {"acquisition": "paper", "predictor_config": PredictorConfig(rank_weight=1.0)},
-    "paper-cv": {"acquisition": "paper", "predictor_config": PredictorConfig(cv_folds=4)},
-    "paper-tr0.5": {"acquisition": "paper", "trust_region": 0.5},
+    "local": {"acquisition": "ensemble", "predictor_config": PredictorConfig(ensemble=1), **_FREE},
+    "local-nopretrain": {
+        "acquisition": "ensemble",
+        "predictor_config": PredictorConfig(ensemble=1, pretrain=False),
+        **_FREE,
+    },
+    "local-rank": {
+        "acquisition": "ensemble",
+        "predictor_config": PredictorConfig(ensemble=1, rank_weight=1.0),
+        **_FREE,
+    },
+    "local-cv": {"acquisition": "ensemble", "predictor_config": PredictorConfig(ensemble=1, cv_folds=4), **_FREE},
+    "paper-rank": {"acquisition": "paper", "predictor_config": PredictorConfig(rank_weight=1.0), **_FREE},
+    "paper-cv": {"acquisition": "paper", "predictor_config": PredictorConfig(cv_folds=4), **_FREE},
+    "paper-tr0.5": {"acquisition": "paper", "trust_region": 0.5},  # the default since 2026-12-04
     "paper-tr1": {"acquisition": "paper", "trust_region": 1.0},
     "paper-tr2": {"acquisition": "paper", "trust_region": 2.0},
 }

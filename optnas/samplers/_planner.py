@@ -455,7 +455,15 @@ class Planner:
             return mask if inside is None else mask & inside(c)
 
         result = adaptive_ga(self.space, predictor.predict, feasible, seeds, rng=rng, config=config)
-        self._ga_pools = {key: np.asarray(result.cols)}
+        pool = np.asarray(result.cols)
+        if inside is not None and (not self.exact_filter or len(_drop_seen(pool, cols)) < size):
+            # The GA's top-K alone can run short of slots once the evaluated ones are dropped, or
+            # when the exact check rejects a predicted filter's false positives: local mutations
+            # of the incumbents inside the region are the spares (a top-up from the whole space
+            # would leave the region).
+            spares = self._local_pool(cols, y, rng, seed)
+            pool = np.concatenate([pool, spares[inside(spares)]])
+        self._ga_pools = {key: pool}
         return self._ga_pools[key]
 
     def _trust_region(self, ranked: FloatArray, seed: int) -> Callable[[FloatArray], BoolArray] | None:
