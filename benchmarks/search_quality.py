@@ -441,6 +441,7 @@ def one_run(bench: Benchmark, sampler_name: str, seed: int, budget: int, mode: s
     names = [c.name for c in bench.constraints]
     step = 1 if mode == "sequential" else BATCH
     sampler_s = eval_s = 0.0
+    sampler_s_at: dict[str, float] = {}
     values: list[float] = []
     feasible: list[bool] = []
     while len(values) < budget:
@@ -467,6 +468,8 @@ def one_run(bench: Benchmark, sampler_name: str, seed: int, budget: int, mode: s
             sampler_s += time.perf_counter() - t2
             values.append(v)
             feasible.append(ok)
+        if len(values) in BUDGETS:  # overhead at a common trial count, for any sampler's longer run
+            sampler_s_at[str(len(values))] = sampler_s / len(values)
     curve: list[float | None] = []
     best: float | None = None
     for v, ok in zip(values, feasible, strict=True):
@@ -482,6 +485,7 @@ def one_run(bench: Benchmark, sampler_name: str, seed: int, budget: int, mode: s
         "curve": curve,
         "n_feasible": int(sum(feasible)),
         "sampler_s_per_trial": sampler_s / budget,
+        "sampler_s_per_trial_at": sampler_s_at,
         "eval_s_per_trial": eval_s / budget,
     }
 
@@ -593,7 +597,42 @@ def summarize(bench: Benchmark, runs: Sequence[dict[str, Any]], budgets: Sequenc
             "reach": reach,
             "feasible_fraction": feas,
             "overhead_s_per_trial": overhead,
+            "overhead_equal": _overhead_equal(mruns, samplers),
         }
+    return out
+
+
+def _overhead_at(r: Mapping[str, Any], n: int) -> float | None:
+    """A run's sampler seconds per trial over its first ``n`` trials (``None`` if not recorded)."""
+    if r["budget"] == n:
+        return float(r["sampler_s_per_trial"])
+    v = r.get("sampler_s_per_trial_at", {}).get(str(n))
+    return None if v is None else float(v)
+
+
+def _overhead_equal(runs: Sequence[dict[str, Any]], samplers: Sequence[str]) -> dict[str, Any]:
+    """Overhead per trial of every sampler over the same number of trials: GPSampler's longest run.
+
+    The table's overhead column is each sampler's median over all its runs, and JointNAS's runs include
+    longer plans (128 trials, more and larger predictor fits) than GPSampler's; the ratio here compares
+    like with like, per seed where both ran.
+    """
+    gp = [r for r in runs if r["sampler"] == "gp"]
+    if not gp:
+        return {}
+    n = max(r["budget"] for r in gp)
+    per: dict[str, dict[int, float]] = {}
+    for s in samplers:
+        timed = [(r["seed"], _overhead_at(r, n)) for r in runs if r["sampler"] == s]
+        per[s] = {seed: v for seed, v in timed if v is not None}
+    out: dict[str, Any] = {"trials": n, "ms_per_trial": {}, "ratio_to_gp": {}}
+    for s, vals in per.items():
+        if not vals:
+            continue
+        out["ms_per_trial"][s] = float(np.median(list(vals.values()))) * 1e3
+        seeds = sorted(set(vals) & set(per["gp"]))
+        if s != "gp" and seeds:
+            out["ratio_to_gp"][s] = float(np.median([vals[k] / per["gp"][k] for k in seeds]))
     return out
 
 
@@ -801,6 +840,19 @@ def body(bench: Benchmark, summary: Mapping[str, Any], meta: Mapping[str, Any], 
             ),
             "",
         ]
+        eq = s.get("overhead_equal") or {}
+        if eq.get("ms_per_trial"):
+            rows = [
+                [NAMES[k], f"{v:.1f}", f"{eq['ratio_to_gp'][k]:.3f}" if k in eq["ratio_to_gp"] else "-"]
+                for k, v in eq["ms_per_trial"].items()
+            ]
+            lines += [
+                f"Overhead over the same {eq['trials']} trials (GPSampler's budget; JointNAS's {eq['trials']}-trial "
+                "plan; the others' runs timed at that trial), with the median per-seed ratio to GPSampler:",
+                "",
+                *_harness.md_table(["sampler", f"ms / trial over {eq['trials']} trials", "ratio to GP"], rows),
+                "",
+            ]
         j = s["reach"].get("jointnas", {})
         if "smallest_plan_reaching" in j:
             lines += [f"Smallest JointNAS plan whose own median reaches the target: {j['smallest_plan_reaching']}.", ""]
@@ -892,7 +944,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         if saved is None:
             ap.error(f"--report-only: no {out.with_suffix('.json')}")
-        meta = {**saved["meta"], "budgets": budgets}
+        meta = {**saved["meta"], "budgets": budgets, "report_rewritten": _harness.metadata("")["date"]}
         report(bench, meta, runs, out, status=saved["meta"]["status"])
         return 0
     done = {(r["sampler"], r["seed"], r["budget"], r["mode"]) for r in runs}

@@ -138,3 +138,34 @@ def test_jointnas_sequential_copies_only_after_an_equal_check() -> None:
     differ.append(_fake("jointnas", 0, 16, "sequential", lambda n: n / 32))
     assert sq._copy_jointnas_sequential(differ, sq.MODES) is None
     assert len(differ) == 4  # nothing copied
+
+
+def test_overhead_compares_equal_trial_counts() -> None:
+    """JointNAS's 64-trial plan against GPSampler's 64 trials, not its median over 16-128-trial plans."""
+    runs = []
+    for k in range(3):
+        gp = _fake("gp", k, 64, "batch", lambda n: 0.0)
+        gp["sampler_s_per_trial"] = 0.2 * (k + 1)
+        runs.append(gp)
+        tpe = _fake("tpe", k, 128, "batch", lambda n: 0.0)
+        tpe["sampler_s_per_trial_at"] = {"64": 0.002, "128": 0.004}
+        runs.append(tpe)
+        for b, s in ((16, 0.5), (32, 0.5), (64, 0.02 * (k + 1)), (128, 0.5)):
+            j = _fake("jointnas", k, b, "batch", lambda n: 0.0)
+            j["sampler_s_per_trial"] = s
+            runs.append(j)
+        runs.append(_fake("random", k, 128, "batch", lambda n: 0.0))  # an older run: no timing at 64
+    eq = sq._overhead_equal(runs, ["jointnas", "tpe", "gp", "random"])
+    assert eq["trials"] == 64
+    assert eq["ms_per_trial"]["jointnas"] == pytest.approx(40.0)  # median of 20, 40, 60 ms
+    assert eq["ms_per_trial"]["gp"] == pytest.approx(400.0)
+    assert eq["ratio_to_gp"]["jointnas"] == pytest.approx(0.1)  # per seed: 0.02/0.2, 0.04/0.4, 0.06/0.6
+    assert eq["ratio_to_gp"]["tpe"] == pytest.approx(0.005)
+    assert "random" not in eq["ms_per_trial"]
+
+
+@needs_tables
+def test_run_records_overhead_at_the_common_budgets() -> None:
+    r = sq.one_run(sq.nb201(), "random", 0, 32, "batch")
+    assert set(r["sampler_s_per_trial_at"]) == {"16", "32"}
+    assert r["sampler_s_per_trial_at"]["32"] == pytest.approx(r["sampler_s_per_trial"])
