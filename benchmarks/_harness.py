@@ -60,8 +60,10 @@ def _version(dist: str) -> str | None:
 
 def command_line(module: str, argv: Sequence[str] | None = None) -> str:
     """The command that reproduces a run: ``python -m <module> <args>``."""
+    import shlex
+
     args = list(sys.argv[1:] if argv is None else argv)
-    return " ".join(["python -m", module, *args]).strip()
+    return " ".join(["python -m", module, shlex.join(args)]).strip()
 
 
 def git_state(paths: Sequence[str] = ("optnas",)) -> tuple[str | None, list[str]]:

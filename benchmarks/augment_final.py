@@ -50,7 +50,8 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import optuna
 
 from benchmarks import _harness
-from benchmarks.augment_regime import ARMS, RunLog, Setting, arm_stats, paired, pct, then_cutout, train_one
+from benchmarks.augment_regime import ARMS, CHILD, RunLog, Setting, arm_stats, paired, pct, then_cutout, train_one
+from optnas import OptnasError
 
 DB = _harness.RESULTS / "augment_final.db"
 RA_N = (1, 2, 3)
@@ -453,6 +454,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=list(BASELINES),
         help="the baseline arms the baselines stage trains (e.g. crop + flip first when adding seeds)",
     )
+    parser.add_argument(
+        "--child",
+        default=CHILD,
+        help="the child network (optnas' text form); the search stages need study files for it, so another "
+        "child runs with --stages baselines (a regime probe; --out a folder of its own)",
+    )
     parser.add_argument("--stop-at", default=None, help="UTC HH:MM; stop before a training that would end later")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--out", type=Path, default=_harness.RESULTS, help="results folder (runs, studies, report)")
@@ -469,11 +476,20 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     command = _harness.command_line("benchmarks.augment_final", argv)
-    setting = Setting(train_size=args.train_size, epochs=args.epochs)
+    from optnas.space import Arch
+    from optnas.studies import load_study_file
+
+    try:
+        child = str(Arch.parse(args.child))
+    except OptnasError as exc:
+        parser.error(f"--child: {exc}")
+    setting = Setting(train_size=args.train_size, epochs=args.epochs, arch=child)
     search_setting = replace(setting, epochs=args.search_epochs)
-    ra_config = study_config(RA_FILE, search_setting)
-    ppo_config = study_config(PPO_FILE, search_setting)
-    preset = ppo_config.sampler.preset or "paper"
+    # the searches' study files must match the setting; a probe of another child runs no search
+    searching = bool({"randaugment", "ppo"} & set(args.stages))
+    ra_config = study_config(RA_FILE, search_setting) if searching else None
+    ppo_config = study_config(PPO_FILE, search_setting) if searching else None
+    preset = load_study_file(PPO_FILE).sampler.preset or "paper"
     log = RunLog(args.out / "augment_runs.jsonl")
     clock = Clock(None if args.report_only else args.stop_at, guess_s=150.0)
     suffix = "+cutout" if args.cutout_after_policy else ""
@@ -542,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
             makers["ppo"] = (True, policy_arm(lambda seed: policy.to_albumentations(seed=seed)))
 
     for config, add in ((ra_config, add_randaugment), (ppo_config, add_ppo)):
-        if _existing(config.name) is not None:
+        if config is not None and _existing(config.name) is not None:
             add(optuna.load_study(study_name=config.name, storage=_storage(), sampler=_sampler(config)))
     try:
         if not args.report_only:

@@ -49,3 +49,21 @@ def test_writer_validates(tmp_path: Path) -> None:
         _harness.write_report(
             "x", meta={"command": "c"}, result={}, body="", title="t", headline="h", results_dir=tmp_path
         )
+
+
+def test_command_line_quotes_arguments_so_it_reruns() -> None:
+    import shlex
+
+    argv = ["--child", "res32 stem_k3_s1_c8_hs head_c256_hs", "--seeds", "0", "1"]
+    cmd = _harness.command_line("benchmarks.augment_final", argv)
+    assert cmd == "python -m benchmarks.augment_final --child 'res32 stem_k3_s1_c8_hs head_c256_hs' --seeds 0 1"
+    assert shlex.split(cmd)[3:] == argv
+
+
+def test_rewritten_report_keeps_the_runs_load_average(tmp_path: Path) -> None:
+    meta = {**_harness.metadata("python -m benchmarks.x"), "load_average": 123.0}
+    kw = {"result": {}, "body": [], "title": "X", "headline": "h", "status": "complete", "results_dir": tmp_path}
+    js, _ = _harness.write_report("x", meta={**meta, "report_rewritten": "2026-12-04"}, **kw)  # type: ignore[arg-type]
+    assert json.loads(js.read_text())["meta"]["load_average"] == 123.0
+    js, _ = _harness.write_report("x", meta=meta, **kw)  # type: ignore[arg-type]
+    assert json.loads(js.read_text())["meta"]["load_average"] != 123.0  # a fresh run measures it
