@@ -421,7 +421,13 @@ def body(summary: Mapping[str, Any], meta: Mapping[str, Any]) -> list[str]:
         + (" (the rest can be resumed with the same command)." if meta["finished_runs"] < meta["planned_runs"] else ".")
         + " Trial n of run s is trained with seed `SeedSequence([s, n])`, for every sampler. JointNAS's columns "
         f"before {trials} trials are prefixes of its {trials}-trial plan (space-filling batch 0, predictor batches "
-        f"1-{trials // BATCH - 2}, stage-2 batch {trials // BATCH - 1}).",
+        f"1-{trials // BATCH - 2}, stage-2 batch {trials // BATCH - 1})."
+        + (
+            f" JointNAS's sequential seed 0 equals its batch run, so its other sequential rows are copies of "
+            f"their batch runs ({meta['jointnas_sequential_copied']} copies)."
+            if meta.get("jointnas_sequential_copied")
+            else ""
+        ),
         "",
     ]
     if meta.get("code_versions"):
@@ -559,7 +565,8 @@ def report(
     ctx: Context, meta: dict[str, Any], runs: list[dict[str, Any]], results: Path, *, status: str
 ) -> tuple[Path, Path]:
     summary = summarize(runs, meta["trials"])
-    meta = {**meta, "finished_runs": len(runs), "code_versions": _code_versions(runs)}
+    own = [r for r in runs if not r.get("copy")]
+    meta = {**meta, "finished_runs": len(own), "code_versions": _code_versions(own)}
     slim = [{k: v for k, v in r.items() if k != "trials"} for r in runs]  # full records: the per-run files
     return _harness.write_report(
         NAME,
@@ -638,13 +645,29 @@ def main(argv: list[str] | None = None) -> int:
         "settings": settings,
         "description": describe(ctx),
     }
-    jobs = [(s, seed, m) for seed in range(args.seeds) for m in modes for s in samplers]
+    # JointNAS plans each batch of 8 once the previous batch is told, in either mode, so its sequential run
+    # equals its batch run: seed 0 runs in both modes and is compared, the other seeds' sequential rows are
+    # copies of their batch runs if seed 0's were equal (as in the search-quality suite)
+    copy_seq = "jointnas" in samplers and {"batch", "sequential"} <= set(modes)
+    jobs = [
+        (s, seed, m)
+        for seed in range(args.seeds)
+        for m in modes
+        for s in samplers
+        if not (copy_seq and s == "jointnas" and m == "sequential" and seed > 0)
+    ]
     meta["planned_runs"] = len(jobs)
     runs = [r for r in load_runs(runs_dir, settings) if (r["sampler"], r["seed"], r["mode"]) in set(jobs)]
     done = {(r["sampler"], r["seed"], r["mode"]) for r in runs}
     todo = [j for j in jobs if j not in done]
+
+    def report_all(status: str) -> None:
+        view = [dict(r) for r in runs]
+        copied = sq._copy_jointnas_sequential(view, modes) if copy_seq else None
+        report(ctx, {**meta, "jointnas_sequential_copied": copied}, view, Path(results), status=status)
+
     if args.report_only or not todo:
-        report(ctx, meta, runs, Path(results), status="complete" if not todo else "partial")
+        report_all("complete" if not todo else "partial")
         print(f"{len(runs)} runs saved, {len(todo)} to do")
         return 0
     print(f"{len(runs)} runs saved, {len(todo)} to do", flush=True)
@@ -657,7 +680,7 @@ def main(argv: list[str] | None = None) -> int:
         save_run(runs_dir, r, settings, code)
         runs.append({**r, "code": code})
         left = len(todo) - i - 1
-        report(ctx, meta, runs, Path(results), status="complete" if not left else "partial")
+        report_all("complete" if not left else "partial")
         print(
             f"[{i + 1}/{len(todo)}] {mode} {s} seed {seed}: best {sq.at(r['curve'], args.trials, 0.0):.4f} "
             f"(after 8: {sq.at(r['curve'], BATCH, 0.0):.4f}), trained {r['n_trained']}/{args.trials}, "

@@ -372,9 +372,17 @@ def search_summary(results: Path) -> str:
         reach = target is not None and j32 is not None and sign * (j32 - target) >= 0
         jg, gg = med(st, "jointnas", "64"), med(st, "gp", "64")
         gp_ok = jg is not None and gg is not None and sign * (jg - gg) >= 0
-        oj = summ["batch"]["overhead_s_per_trial"].get("jointnas")
-        og = summ["batch"]["overhead_s_per_trial"].get("gp")
-        over_ok = oj is not None and og is not None and oj <= og / 10
+        # overhead over the same trial count (JointNAS's 64-trial plan vs GP's 64) where the report has it
+        eq = summ["batch"].get("overhead_equal") or {}
+        ms = eq.get("ms_per_trial", {})
+        if "jointnas" in ms and "gp" in ms:
+            oj, og = ms["jointnas"] / 1e3, ms["gp"] / 1e3
+            ratio = eq["ratio_to_gp"].get("jointnas")
+        else:
+            oj = summ["batch"]["overhead_s_per_trial"].get("jointnas")
+            og = summ["batch"]["overhead_s_per_trial"].get("gp")
+            ratio = oj / og if oj is not None and og else None
+        over_ok = ratio is not None and ratio <= 0.1
         batch_lead += lead
         batch_reach += reach
         seq_gp += gp_ok
@@ -394,6 +402,7 @@ def search_summary(results: Path) -> str:
             f"(TPE {summ['batch']['reach'].get('tpe', {}).get('trials_to_target') or '-'}); "
             f"sequential 64 JointNAS {f(jg)} vs GP {f(gg)}; "
             f"overhead {f(oj, 1e3, 0)} ms vs GP {f(og, 1e3, 0)} ms per trial"
+            + (f" (ratio {ratio:.2f}" + (f" over {eq['trials']} trials each)" if ms else ")") if ratio else "")
         )
     if not n:
         return "not run yet."

@@ -75,3 +75,21 @@ def test_jointnas_run_records_its_batches() -> None:
     assert [t["jointnas_batch"] for t in run["trials"]] == [0] * 8 + [1] * 8
     target = dt.summarize([run], 16)["batch"]["main_job_target"]["jointnas"]
     assert target["n_seeds"] == 1 and target["beats"] in (0, 1)
+
+
+@pytest.mark.slow
+def test_jointnas_sequential_rows_are_checked_then_copied(tmp_path: Path) -> None:
+    """Seed 0 runs in both modes; equal, so seed 1's sequential row is a copy of its batch run (not trained)."""
+    argv = ["--seeds", "2", "--trials", "16", "--epochs", "1", "--samplers", "jointnas"]
+    argv += ["--modes", "batch,sequential", "--out", str(tmp_path)]
+    assert dt.main(argv) == 0
+    files = sorted(p.name for p in (tmp_path / dt.RUNS_DIR).glob("*.json"))
+    assert files == ["batch-jointnas-seed0.json", "batch-jointnas-seed1.json", "sequential-jointnas-seed0.json"]
+    saved = {f: json.loads((tmp_path / dt.RUNS_DIR / f).read_text())["run"] for f in files}
+    assert saved["sequential-jointnas-seed0.json"]["curve"] == saved["batch-jointnas-seed0.json"]["curve"]
+    data = json.loads((tmp_path / f"{dt.NAME}.json").read_text())
+    assert data["meta"]["jointnas_sequential_copied"] == 1 and data["meta"]["finished_runs"] == 3
+    seq = [r for r in data["result"]["runs"] if r["mode"] == "sequential"]
+    assert sorted(r["seed"] for r in seq) == [0, 1] and [r["seed"] for r in seq if r.get("copy")] == [1]
+    assert data["result"]["summary"]["sequential"]["table"]["jointnas"]["16"]["n_seeds"] == 2
+    assert "copies of their batch runs (1 copies)" in (tmp_path / f"{dt.NAME}.md").read_text()
