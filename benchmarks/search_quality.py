@@ -432,8 +432,17 @@ def make_sampler(name: str, seed: int, bench: Benchmark, budget: int) -> optuna.
 
 
 # --- one run ----------------------------------------------------------------------------------------
+#: A run goes on past its budget of trials until it has trained (had feasible) as many, up to this many
+#: times the budget, so that every sampler also has a value per budget of trainings.
+TRAININGS_FACTOR = 3
+
+
 def one_run(bench: Benchmark, sampler_name: str, seed: int, budget: int, mode: str) -> dict[str, Any]:
-    """One study of ``budget`` trials; the best feasible value after each trial and the timings."""
+    """One study of at least ``budget`` trials: the best feasible value after each trial and the timings.
+
+    The study goes on until it also has ``budget`` feasible (trained) trials, at most
+    ``TRAININGS_FACTOR * budget`` trials; ``budget`` stays the run's nominal size (``curve`` is longer).
+    """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     sampler = make_sampler(sampler_name, seed, bench, budget)
@@ -444,8 +453,10 @@ def one_run(bench: Benchmark, sampler_name: str, seed: int, budget: int, mode: s
     sampler_s_at: dict[str, float] = {}
     values: list[float] = []
     feasible: list[bool] = []
-    while len(values) < budget:
-        m = min(step, budget - len(values))
+    # JointNAS's plan has exactly ``budget`` trials (and it proposes no infeasible candidate)
+    cap = budget if sampler_name == "jointnas" else TRAININGS_FACTOR * budget
+    while len(values) < budget or (sum(feasible) < budget and len(values) < cap):
+        m = min(step, cap - len(values))
         trials, params = [], []
         for _ in range(m):  # every trial of the batch is asked and suggested before any is told
             t0 = time.perf_counter()
@@ -468,7 +479,7 @@ def one_run(bench: Benchmark, sampler_name: str, seed: int, budget: int, mode: s
             sampler_s += time.perf_counter() - t2
             values.append(v)
             feasible.append(ok)
-        if len(values) in BUDGETS:  # overhead at a common trial count, for any sampler's longer run
+        if len(values) in BUDGETS or len(values) == budget:  # overhead at common trial counts
             sampler_s_at[str(len(values))] = sampler_s / len(values)
     curve: list[float | None] = []
     best: float | None = None
@@ -483,8 +494,10 @@ def one_run(bench: Benchmark, sampler_name: str, seed: int, budget: int, mode: s
         "budget": budget,
         "mode": mode,
         "curve": curve,
+        "feasible": feasible,
         "n_feasible": int(sum(feasible)),
-        "sampler_s_per_trial": sampler_s / budget,
+        "sampler_s_per_trial": sampler_s_at.get(str(budget), sampler_s / len(values)),
+        "n_trials": len(values),
         "sampler_s_per_trial_at": sampler_s_at,
         "eval_s_per_trial": eval_s / budget,
     }
@@ -503,6 +516,57 @@ def _runs_for(runs: Sequence[dict[str, Any]], sampler: str, mode: str, budget: i
     if sampler == "jointnas":
         return [r for r in own if r["budget"] == budget]
     return [r for r in own if r["budget"] >= budget and r["budget"] == max(x["budget"] for x in own)]
+
+
+def after_trainings(r: Mapping[str, Any], k: int, infeasible: float) -> float | None:
+    """Best feasible value after the run's ``k``-th trained (feasible) trial; ``None`` if it trained fewer.
+
+    Infeasible trials are free here: their constraints are known before training (optnas' objective and
+    this suite return a penalty without training), so a budget of trainings counts feasible trials only.
+    Runs saved before per-trial feasibility was recorded give a value only when every trial was feasible.
+    """
+    flags = r.get("feasible")
+    if flags is None:
+        return at(r["curve"], k, infeasible) if r["n_feasible"] == r["budget"] and k <= r["budget"] else None
+    idx = np.flatnonzero(np.asarray(flags, dtype=bool))
+    return at(r["curve"], int(idx[k - 1]) + 1, infeasible) if len(idx) >= k else None
+
+
+def _by_trainings(
+    bench: Benchmark, mruns: Sequence[dict[str, Any]], samplers: Sequence[str], budgets: Sequence[int]
+) -> dict[str, Any]:
+    """Per sampler and budget of trainings: the quartiles over the seeds whose runs trained that many,
+    and JointNAS's paired test against each peer. A cell needs every seed's run to reach the budget."""
+    inf = bench.infeasible_value
+    table: dict[str, dict[str, Any]] = {}
+    by_seed: dict[tuple[str, int], dict[int, float]] = {}
+    for s in samplers:
+        table[s] = {}
+        own = [r for r in mruns if r["sampler"] == s]
+        for b in budgets:
+            rs = [r for r in own if r["budget"] == b] if s == "jointnas" else own
+            if not rs:
+                continue
+            if s != "jointnas":
+                top = max(r["budget"] for r in rs)
+                rs = [r for r in rs if r["budget"] == top]
+            vals = {r["seed"]: after_trainings(r, b, inf) for r in rs}
+            if any(v is None for v in vals.values()):
+                continue  # some seed trained fewer than b candidates: no cell rather than a biased one
+            got = {k: float(v) for k, v in vals.items() if v is not None}
+            table[s][str(b)] = _quartiles(list(got.values()))
+            by_seed[(s, b)] = got
+    tests: dict[str, dict[str, Any]] = {}
+    for peer in samplers:
+        if peer == "jointnas" or "jointnas" not in samplers:
+            continue
+        tests[peer] = {}
+        for b in budgets:
+            j, q = by_seed.get(("jointnas", b), {}), by_seed.get((peer, b), {})
+            seeds = sorted(set(j) & set(q))
+            if seeds:
+                tests[peer][str(b)] = wilcoxon([j[x] for x in seeds], [q[x] for x in seeds], bench.sign)
+    return {"table": table, "tests": tests}
 
 
 def _quartiles(vals: Sequence[float]) -> dict[str, float]:
@@ -584,9 +648,7 @@ def summarize(bench: Benchmark, runs: Sequence[dict[str, Any]], budgets: Sequenc
                     ]
                     entry["smallest_plan_reaching"] = min(ok) if ok else None
             reach[s] = entry
-        feas = {
-            s: float(np.median([r["n_feasible"] / r["budget"] for r in mruns if r["sampler"] == s])) for s in samplers
-        }
+        feas = {s: float(np.median([_feasible_fraction(r) for r in mruns if r["sampler"] == s])) for s in samplers}
         overhead = {
             s: float(np.median([r["sampler_s_per_trial"] for r in mruns if r["sampler"] == s])) for s in samplers
         }
@@ -598,8 +660,16 @@ def summarize(bench: Benchmark, runs: Sequence[dict[str, Any]], budgets: Sequenc
             "feasible_fraction": feas,
             "overhead_s_per_trial": overhead,
             "overhead_equal": _overhead_equal(mruns, samplers),
+            "by_trainings": _by_trainings(bench, mruns, samplers, budgets),
         }
     return out
+
+
+def _feasible_fraction(r: Mapping[str, Any]) -> float:
+    """Feasible fraction of the run's first ``budget`` trials (a run may go on to reach its trainings)."""
+    flags = r.get("feasible")
+    b = int(r["budget"])
+    return float(np.mean(flags[:b])) if flags is not None else r["n_feasible"] / b
 
 
 def _overhead_at(r: Mapping[str, Any], n: int) -> float | None:
@@ -620,7 +690,8 @@ def _overhead_equal(runs: Sequence[dict[str, Any]], samplers: Sequence[str]) -> 
     gp = [r for r in runs if r["sampler"] == "gp"]
     if not gp:
         return {}
-    n = max(r["budget"] for r in gp)
+    top = max(r["budget"] for r in gp)
+    n = max([b for b in BUDGETS if b <= top], default=top)
     per: dict[str, dict[int, float]] = {}
     for s in samplers:
         timed = [(r["seed"], _overhead_at(r, n)) for r in runs if r["sampler"] == s]
@@ -746,7 +817,10 @@ def body(bench: Benchmark, summary: Mapping[str, Any], meta: Mapping[str, Any], 
             if meta.get("gp_limited")
             else ""
         )
-        + f". Budgets {', '.join(map(str, budgets))}; batch size {BATCH}. {better.capitalize()} is better.",
+        + f". Budgets {', '.join(map(str, budgets))}; batch size {BATCH}. {better.capitalize()} is better. "
+        f"A peer's run goes on past its budget of trials until it has also trained that many candidates (at most "
+        f"{TRAININGS_FACTOR}x the trials), so the tables per budget of trainings have values; the tables per "
+        "budget of trials read the runs' first trials.",
         "",
     ]
     if meta.get("earlier_commands"):
@@ -840,6 +914,40 @@ def body(bench: Benchmark, summary: Mapping[str, Any], meta: Mapping[str, Any], 
             ),
             "",
         ]
+        bt = s.get("by_trainings") or {}
+        if any(bt.get("table", {}).values()):
+            rows = []
+            for name, cells in bt["table"].items():
+                row = [NAMES[name]]
+                for b in budgets:
+                    c = cells.get(str(b))
+                    row.append(f"{c['median']:.4f} [{c['q1']:.4f}, {c['q3']:.4f}]" if c else "-")
+                rows.append(row)
+            lines += [
+                "The same per budget of **trainings** (infeasible trials are free: their cost is known before "
+                "training, and they are never trained), median [IQR]; '-' where some seed's run trained fewer "
+                "(the peers' runs end at a number of trials, and runs saved before feasibility was recorded per "
+                "trial count only when every trial was feasible):",
+                "",
+                *_harness.md_table(["sampler", *[f"{b} trainings" for b in budgets]], rows),
+                "",
+            ]
+            rows = []
+            for peer, cells in bt["tests"].items():
+                row = [NAMES[peer]]
+                for b in budgets:
+                    c = cells.get(str(b))
+                    row.append(
+                        f"{c['median_diff']:+.4f}, {c['wins']}/{c['ties']}/{c['losses']}, p={c['p']:.3g}" if c else "-"
+                    )
+                rows.append(row)
+            if any(len(r) > 1 and set(r[1:]) != {"-"} for r in rows):
+                lines += [
+                    "JointNAS against each peer per budget of trainings (paired by seed, Wilcoxon, two-sided):",
+                    "",
+                    *_harness.md_table(["peer", *[f"{b} trainings" for b in budgets]], rows),
+                    "",
+                ]
         eq = s.get("overhead_equal") or {}
         if eq.get("ms_per_trial"):
             rows = [
