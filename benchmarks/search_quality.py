@@ -1092,7 +1092,7 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(r)
         print(
             f"[{i + 1}/{len(jobs)}] {args.benchmark} {mode} {s} seed {seed} budget {b}: best "
-            f"{at(r['curve'], b, bench.infeasible_value):.4f} feasible {r['n_feasible']}/{b} "
+            f"{at(r['curve'], b, bench.infeasible_value):.4f} feasible {r['n_feasible']}/{r['n_trials']} trials "
             f"sampler {r['sampler_s_per_trial'] * 1e3:.1f} ms/trial ({(time.perf_counter() - started) / 60:.1f} min)",
             flush=True,
         )
