@@ -422,11 +422,11 @@ def body(summary: Mapping[str, Any], meta: Mapping[str, Any]) -> list[str]:
         + " Trial n of run s is trained with seed `SeedSequence([s, n])`, for every sampler. JointNAS's columns "
         f"before {trials} trials are prefixes of its {trials}-trial plan (space-filling batch 0, predictor batches "
         f"1-{trials // BATCH - 2}, stage-2 batch {trials // BATCH - 1})."
-        + (
-            f" JointNAS's sequential seed 0 equals its batch run, so its other sequential rows are copies of "
-            f"their batch runs ({meta['jointnas_sequential_copied']} copies)."
-            if meta.get("jointnas_sequential_copied")
-            else ""
+        + "".join(
+            f" {sq.NAMES[name]}'s sequential seed 0 equals its batch run, so its other sequential rows are copies"
+            f" of their batch runs ({n} copies)."
+            for name, n in (meta.get("sequential_copied") or {}).items()
+            if n
         ),
         "",
     ]
@@ -522,6 +522,36 @@ def body(summary: Mapping[str, Any], meta: Mapping[str, Any]) -> list[str]:
         f"`benchmarks/results/{RUNS_DIR}/`.",
     ]
     return lines
+
+
+#: Samplers whose proposals are the same in both modes: JointNAS plans each batch of 8 once the previous batch
+#: is told, in either mode; RandomSampler ignores the history. Training seeds are per (seed, trial).
+SAME_IN_BOTH_MODES = ("jointnas", "random")
+
+
+def copy_sequential(runs: list[dict[str, Any]], sampler: str) -> int | None:
+    """Add ``sampler``'s sequential rows as copies of its batch runs, if seed 0's two runs were equal.
+
+    Equal means the same parameters and values trial by trial. Returns the number of copies (``None``: seed 0
+    was not run in both modes, or its runs differ and nothing was copied).
+    """
+    own = {(r["seed"], r["mode"]): r for r in runs if r["sampler"] == sampler and not r.get("copy")}
+    a, b = own.get((0, "batch")), own.get((0, "sequential"))
+    if a is None or b is None:
+        return None
+
+    def trace(r: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        return [(t.get("params"), t.get("value")) for t in r.get("trials", [])] or [tuple(r["curve"])]
+
+    if trace(a) != trace(b):
+        print(f"{sampler}: sequential and batch runs differ: run every seed in both modes", flush=True)
+        return None
+    n = 0
+    for (seed, mode), r in list(own.items()):
+        if mode == "batch" and (seed, "sequential") not in own:
+            runs.append({**r, "mode": "sequential", "copy": "of the batch run (seed 0's were equal)"})
+            n += 1
+    return n
 
 
 # --- runs on disk -----------------------------------------------------------------------------------
@@ -645,16 +675,15 @@ def main(argv: list[str] | None = None) -> int:
         "settings": settings,
         "description": describe(ctx),
     }
-    # JointNAS plans each batch of 8 once the previous batch is told, in either mode, so its sequential run
-    # equals its batch run: seed 0 runs in both modes and is compared, the other seeds' sequential rows are
-    # copies of their batch runs if seed 0's were equal (as in the search-quality suite)
-    copy_seq = "jointnas" in samplers and {"batch", "sequential"} <= set(modes)
+    # Samplers whose proposals do not depend on when trials are told run seed 0 in both modes; the other
+    # seeds' sequential rows are copies of their batch runs if seed 0's were equal (see `copy_sequential`)
+    copied = [s for s in samplers if s in SAME_IN_BOTH_MODES] if {"batch", "sequential"} <= set(modes) else []
     jobs = [
         (s, seed, m)
         for seed in range(args.seeds)
         for m in modes
         for s in samplers
-        if not (copy_seq and s == "jointnas" and m == "sequential" and seed > 0)
+        if not (s in copied and m == "sequential" and seed > 0)
     ]
     meta["planned_runs"] = len(jobs)
     runs = [r for r in load_runs(runs_dir, settings) if (r["sampler"], r["seed"], r["mode"]) in set(jobs)]
@@ -663,8 +692,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def report_all(status: str) -> None:
         view = [dict(r) for r in runs]
-        copied = sq._copy_jointnas_sequential(view, modes) if copy_seq else None
-        report(ctx, {**meta, "jointnas_sequential_copied": copied}, view, Path(results), status=status)
+        n = {s: copy_sequential(view, s) for s in copied}
+        report(ctx, {**meta, "sequential_copied": n}, view, Path(results), status=status)
 
     if args.report_only or not todo:
         report_all("complete" if not todo else "partial")

@@ -88,8 +88,21 @@ def test_jointnas_sequential_rows_are_checked_then_copied(tmp_path: Path) -> Non
     saved = {f: json.loads((tmp_path / dt.RUNS_DIR / f).read_text())["run"] for f in files}
     assert saved["sequential-jointnas-seed0.json"]["curve"] == saved["batch-jointnas-seed0.json"]["curve"]
     data = json.loads((tmp_path / f"{dt.NAME}.json").read_text())
-    assert data["meta"]["jointnas_sequential_copied"] == 1 and data["meta"]["finished_runs"] == 3
+    assert data["meta"]["sequential_copied"] == {"jointnas": 1} and data["meta"]["finished_runs"] == 3
     seq = [r for r in data["result"]["runs"] if r["mode"] == "sequential"]
     assert sorted(r["seed"] for r in seq) == [0, 1] and [r["seed"] for r in seq if r.get("copy")] == [1]
     assert data["result"]["summary"]["sequential"]["table"]["jointnas"]["16"]["n_seeds"] == 2
-    assert "copies of their batch runs (1 copies)" in (tmp_path / f"{dt.NAME}.md").read_text()
+    assert "JointNAS's sequential seed 0 equals its batch run" in (tmp_path / f"{dt.NAME}.md").read_text()
+
+
+def test_sequential_copy_needs_equal_seed_zero_runs() -> None:
+    def run(seed: int, mode: str, values: list[float]) -> dict:
+        trials = [{"params": {"x": 1}, "value": v} for v in values]
+        return {"sampler": "random", "seed": seed, "mode": mode, "curve": values, "trials": trials}
+
+    runs = [run(0, "batch", [0.1, 0.2]), run(1, "batch", [0.3, 0.4]), run(0, "sequential", [0.1, 0.2])]
+    assert dt.copy_sequential(runs, "random") == 1
+    assert [r for r in runs if r.get("copy")] == [{**runs[1], "mode": "sequential", "copy": runs[-1]["copy"]}]
+    differ = [run(0, "batch", [0.1, 0.2]), run(1, "batch", [0.3, 0.4]), run(0, "sequential", [0.1, 0.25])]
+    assert dt.copy_sequential(differ, "random") is None and len(differ) == 3
+    assert dt.copy_sequential(runs[:2], "random") is None  # seed 0 not run sequentially
