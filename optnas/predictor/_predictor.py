@@ -101,6 +101,11 @@ class PredictorConfig:
             earlier value. Needs at least ``2 * cv_folds`` candidates, else ``weight_decay``.
             The chosen value is :attr:`Predictor.chosen_weight_decay`.
         cv_weight_decays: the weight decays cross-validation chooses from.
+        cost_inputs: also give the accuracy head(s) the free statistics themselves (the proxy's
+            log costs, standardized over a QMC sample of the space) as inputs, beside the
+            embedding and the recipe. FBNetV3 (Sec. 3.2) uses them only as pretraining targets;
+            as inputs the head can use a cost-accuracy trend directly, with or without
+            pretraining. Needs a proxy (a JointSpace, or a user space with a cost function).
     """
 
     hidden: int = 64
@@ -123,6 +128,7 @@ class PredictorConfig:
     rank_weight: float = 0.0
     cv_folds: int = 0
     cv_weight_decays: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
+    cost_inputs: bool = False
 
     def __post_init__(self) -> None:
         if self.target not in ("auto", "logit", "identity"):
@@ -158,6 +164,9 @@ class PredictorConfig:
             v = getattr(self, name)
             if not isinstance(v, int | float) or v < 0:
                 raise ConfigError(f"predictor.{name}", v, "must be >= 0")
+        for name in ("pretrain", "bootstrap", "cost_inputs"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"predictor.{name}", getattr(self, name), "must be true or false")
 
 
 @contextlib.contextmanager
@@ -303,9 +312,17 @@ class Predictor:
         self._proxy = proxy
         self._proxy_key = proxy_key
         width = n_proxy if n_proxy is not None else (2 if proxy is None else int(proxy(space.sample(1, 0)).shape[1]))
-        self._net = _Net(space.arch_width, space.encoding_width - space.arch_width, self.config, width)
+        if self.config.cost_inputs and proxy is None:
+            raise ConfigError(
+                "predictor.cost_inputs", True, "needs free statistics: a JointSpace, or a user space with a cost"
+            )
+        # cost inputs are appended after the recipe columns, so the head sees [embedding, recipe, costs]
+        self._n_cost_inputs = width if self.config.cost_inputs else 0
+        recipe_width = space.encoding_width - space.arch_width
+        self._net = _Net(space.arch_width, recipe_width + self._n_cost_inputs, self.config, width)
         self._proxy_mean = np.zeros(width)
         self._proxy_std = np.ones(width)
+        self._proxy_stats = False  # whether mean/std were measured (step 1, or _standardize_costs)
         self._y_mean = 0.0
         self._y_std = 1.0
         self._logit = False
@@ -321,7 +338,23 @@ class Predictor:
         return g
 
     def _x(self, cols: FloatArray) -> torch.Tensor:
-        return torch.as_tensor(self.space.encode(np.asarray(cols, dtype=float)), dtype=torch.float32)
+        c = np.asarray(cols, dtype=float)
+        x = self.space.encode(c)
+        if self._n_cost_inputs and self._proxy is not None:
+            self._standardize_costs()
+            costs = np.zeros((0, self._n_cost_inputs))
+            if len(c):
+                costs = (np.asarray(self._proxy(c), dtype=float) - self._proxy_mean) / self._proxy_std
+            x = np.concatenate([x, costs.reshape(len(c), self._n_cost_inputs)], axis=1)
+        return torch.as_tensor(x, dtype=torch.float32)
+
+    def _standardize_costs(self) -> None:
+        """Mean and sd of the free statistics over the QMC sample of step 1 (without running step 1)."""
+        if self._proxy_stats or self._proxy is None:
+            return
+        t = self._proxy(self.space.sample(self.config.pretrain_samples, self.seed))
+        self._proxy_mean, self._proxy_std = t.mean(axis=0), t.std(axis=0) + 1e-8
+        self._proxy_stats = True
 
     # --- step 1 --------------------------------------------------------------------------------
     def pretrain(self) -> Predictor:
@@ -354,6 +387,7 @@ class Predictor:
         own.update({k: v.clone() for k, v in state.items()})
         self._net.load_state_dict(own)
         self._proxy_mean, self._proxy_std = mean.copy(), std.copy()
+        self._proxy_stats = True
         self._pretrained = True
         return self
 
@@ -402,6 +436,7 @@ class Predictor:
             raise ConfigError("proxy", None, "step 1 needs free statistics (a proxy function)")
         t = self._proxy(cols)
         mean, std = t.mean(axis=0), t.std(axis=0) + 1e-8
+        self._proxy_mean, self._proxy_std, self._proxy_stats = mean, std, True
         x = self._x(cols)
         target = torch.as_tensor((t - mean) / std, dtype=torch.float32)
         net = self._net
@@ -607,6 +642,7 @@ class Predictor:
         p._net.load_state_dict(blob["state"])
         pm, ps, ym, ys, logit = blob["norm"]
         p._proxy_mean, p._proxy_std = np.asarray(pm), np.asarray(ps)
+        p._proxy_stats = True
         p._y_mean, p._y_std, p._logit = float(ym), float(ys), bool(logit)
         p.n_train = int(meta["n_train"])
         p._pretrained = True
