@@ -112,3 +112,27 @@ def test_legacy_and_harness_describe() -> None:
     d = mk.describe({"command": "c", "date_utc": "d", "usable_cores": 3})
     assert d == {"command": "c", "date": "d", "cores": "3", "status": "complete", "headline": "see section"}
     assert mk.describe({})["command"] == "not stated"
+
+
+def test_search_summary_uses_equal_trials_overhead_and_trainings(tmp_path: Path) -> None:
+    def cells(j: float, tpe: float) -> dict[str, Any]:
+        return {"jointnas": {"32": {"median": j}, "64": {"median": j}}, "tpe": {"32": {"median": tpe}}}
+
+    batch = {
+        "table": cells(0.9, 0.8),
+        "target": 0.85,
+        "reach": {"jointnas": {"trials_to_target": 20}, "tpe": {"trials_to_target": 64}},
+        "overhead_s_per_trial": {"jointnas": 0.5, "gp": 1.0},  # medians over every plan: not comparable
+        "overhead_equal": {
+            "trials": 64,
+            "ms_per_trial": {"jointnas": 50.0, "gp": 1000.0},
+            "ratio_to_gp": {"jointnas": 0.05},
+        },
+        "by_trainings": {"table": cells(0.9, 0.95), "tests": {"tpe": {"32": {"p": 0.01}}}},
+    }
+    data = {"result": {"summary": {"batch": batch, "sequential": {"table": {}}}}}
+    (tmp_path / "search_quality_nb201.json").write_text(json.dumps(data))
+    text = mk.search_summary(tmp_path)
+    assert "overhead at most 1/10 of GP's on 1/1" in text and "(ratio 0.05 over 64 trials each)" in text
+    assert "batch per budget of trainings: 32 JointNAS 0.9000 vs best peer tpe 0.9500 (p=0.01" in text
+    assert "best median at 32 and 64 trials on 1/1" in text
