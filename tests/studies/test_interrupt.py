@@ -62,8 +62,12 @@ JOINTNAS = jointnas_toml(
 # argv: marker file, training to stop in (0-based: the trial of that number, as every candidate of
 # these studies is trained), then the optnas arguments. That training announces itself in the marker
 # and waits for Ctrl-C; everything else is the real command.
+# Both stopping scripts first restore Python's Ctrl-C handler: a shell that starts a job in the background
+# without job control (``cmd &`` in a script, as CI launchers may) makes it ignore SIGINT, and Python keeps
+# an inherited SIG_IGN; the tests are about what an interactive Ctrl-C does.
 STOPPING = r"""
-import itertools, os, sys, time
+import itertools, os, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import optnas.train
 
 marker, stop_at = sys.argv[1], int(sys.argv[2])
@@ -85,7 +89,8 @@ sys.exit(main(sys.argv[3:]))
 # The same, but the signal arrives while the JointNAS sampler plans batch 1 (inside ``study.ask``, before
 # the trial has any parameter): argv: marker file, then the optnas arguments.
 STOPPING_IN_PLAN = r"""
-import os, sys, time
+import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from optnas.samplers import _jointnas
 
 marker = sys.argv[1]
