@@ -805,6 +805,18 @@ def headline(bench: Benchmark, summary: Mapping[str, Any]) -> str:
     return f"{bench.title}, median best feasible {bench.value_label}: " + "; ".join(bits)
 
 
+def _test_rows(tests: Mapping[str, Mapping[str, Any]], budgets: Sequence[int]) -> list[list[str]]:
+    """Per peer: the paired test of JointNAS against it at each budget (difference, wins/ties/losses, p)."""
+    rows = []
+    for peer, cells in tests.items():
+        row = [NAMES[peer]]
+        for b in budgets:
+            c = cells.get(str(b))
+            row.append(f"{c['median_diff']:+.4f}, {c['wins']}/{c['ties']}/{c['losses']}, p={c['p']:.3g}" if c else "-")
+        rows.append(row)
+    return rows
+
+
 def body(bench: Benchmark, summary: Mapping[str, Any], meta: Mapping[str, Any], figure: str) -> list[str]:
     budgets = meta["budgets"]
     better = "higher" if bench.direction == "maximize" else "lower"
@@ -881,16 +893,7 @@ def body(bench: Benchmark, summary: Mapping[str, Any], meta: Mapping[str, Any], 
                 "median difference (> 0: JointNAS better), wins/ties/losses, p:",
                 "",
             ]
-            rows = []
-            for peer, cells in s["tests"].items():
-                row = [NAMES[peer]]
-                for b in budgets:
-                    c = cells.get(str(b))
-                    row.append(
-                        f"{c['median_diff']:+.4f}, {c['wins']}/{c['ties']}/{c['losses']}, p={c['p']:.3g}" if c else "-"
-                    )
-                rows.append(row)
-            lines += _harness.md_table(["peer", *[f"{b} trials" for b in budgets]], rows)
+            lines += _harness.md_table(["peer", *[f"{b} trials" for b in budgets]], _test_rows(s["tests"], budgets))
         lines += [""]
         tpe_n = s["reach"].get("tpe", {}).get("trials_to_target")
         rows = []
@@ -932,15 +935,7 @@ def body(bench: Benchmark, summary: Mapping[str, Any], meta: Mapping[str, Any], 
                 *_harness.md_table(["sampler", *[f"{b} trainings" for b in budgets]], rows),
                 "",
             ]
-            rows = []
-            for peer, cells in bt["tests"].items():
-                row = [NAMES[peer]]
-                for b in budgets:
-                    c = cells.get(str(b))
-                    row.append(
-                        f"{c['median_diff']:+.4f}, {c['wins']}/{c['ties']}/{c['losses']}, p={c['p']:.3g}" if c else "-"
-                    )
-                rows.append(row)
+            rows = _test_rows(bt["tests"], budgets)
             if any(len(r) > 1 and set(r[1:]) != {"-"} for r in rows):
                 lines += [
                     "JointNAS against each peer per budget of trainings (paired by seed, Wilcoxon, two-sided):",

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
-import torch
 from scipy.stats import kendalltau
 
 from optnas import ConfigError
@@ -16,14 +13,6 @@ from optnas.space import ParamSpace, preset
 
 SPACE = preset("digits")
 SMALL = PredictorConfig(pretrain=False, fit_steps=200)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def log_macs(cols: np.ndarray) -> np.ndarray:
