@@ -252,10 +252,10 @@ default, `acquisition="paper", trust_region=0.5`; 20 seeds on the tabular and su
 64 trials, 10 seeds of real digits training in both modes):
 
 - **Where JointNAS leads.** NAS-Bench-201, batches of 8: the best median at every budget (89.12 / 89.76 /
-  89.88 / 90.51 % at 16 / 32 / 64 / 128 trials), ahead of GP (p <= 0.014) and TPE (p = 2e-5 / 0.083 / 0.053
+  89.88 / 90.51 % at 16 / 32 / 64 / 128 trials), ahead of GP (p <= 0.048) and TPE (p = 2e-5 / 0.083 / 0.053
   / 0.022), and TPE's 64-trial median after 23 trials (TPE 62, GP 60); sequentially it beats GP at 64 (89.88
   vs 89.16) but trails TPE (90.27). FCNet, batches of 8: the best median at 32 and 64 trials (-1.845 log10
-  MSE at 32 vs GP's -1.762, -1.957 at 64 vs TPE's -1.919), not significant. Digits surrogate: sequentially
+  MSE at 32 vs GP's -1.664, -1.957 at 64 vs TPE's -1.919), not significant. Digits surrogate: sequentially
   ahead of GP at 64 (0.9509 vs 0.9451); batch 64 ties TPE (0.9509 vs 0.9508). Real digits training: the best
   batch median at 32 trials (0.9749 vs TPE 0.9708, GP 0.9735, random 0.9721) and sequential (0.9749 vs TPE
   0.9721, GP 0.9721); paired differences not significant. Feasible fraction 1.00 everywhere.
@@ -279,10 +279,10 @@ default, `acquisition="paper", trust_region=0.5`; 20 seeds on the tabular and su
   trials without it) and is neutral or harmful where they do not (FCNet, the surrogates).
 - **Overhead** over the same 64 trials: 0.03-0.05x GP's on the cifar and digits joint spaces (20-28
   dimensions, where GP's acquisition optimization is slow) and 0.06-0.09x on real digits: the 1/10 target
-  is met there. On the low-dimensional tabular spaces it is 0.16-0.20x (batch) and 0.32-0.40x
-  (sequential): missed; the predictor fit (about 400 Adam steps per batch) is most of it. The tabular, cifar and
-  real-digits GP rows were timed without `greenlet` (Optuna's batched L-BFGS-B, now in the dev/bench extras;
-  1.6x faster on the cifar space), so their ratios flatter JointNAS.
+  is met there. On the low-dimensional tabular spaces, against GP with `greenlet` (Optuna's batched
+  L-BFGS-B, now in the dev/bench extras), it is 0.29-0.38x in batches and 0.61-0.78x sequentially: missed;
+  the predictor fit (about 400 Adam steps per batch) is most of it. The cifar and real-digits GP rows were
+  timed without `greenlet` (1.6x slower on the cifar space), so those ratios flatter JointNAS.
 - **Caveats.** The real-digits batch peers' runs are from 2026-12-03 code; for the same parameters and
   training seed their values differ from today's by up to 0.017 (random seed 0), so its sequential rows
   are not copied from batch (seed 0 only). Seeds of different samplers share no randomness, so the pairing
