@@ -556,6 +556,13 @@ def _by_trainings(
             got = {k: float(v) for k, v in vals.items() if v is not None}
             table[s][str(b)] = _quartiles(list(got.values()))
             by_seed[(s, b)] = got
+    return {"table": table, "tests": _paired_tests(by_seed, samplers, budgets, bench.sign)}
+
+
+def _paired_tests(
+    by_seed: Mapping[tuple[str, int], Mapping[int, float]], samplers: Sequence[str], budgets: Sequence[int], sign: float
+) -> dict[str, dict[str, Any]]:
+    """JointNAS against each peer at each budget: the Wilcoxon test over the seeds both ran."""
     tests: dict[str, dict[str, Any]] = {}
     for peer in samplers:
         if peer == "jointnas" or "jointnas" not in samplers:
@@ -565,8 +572,8 @@ def _by_trainings(
             j, q = by_seed.get(("jointnas", b), {}), by_seed.get((peer, b), {})
             seeds = sorted(set(j) & set(q))
             if seeds:
-                tests[peer][str(b)] = wilcoxon([j[x] for x in seeds], [q[x] for x in seeds], bench.sign)
-    return {"table": table, "tests": tests}
+                tests[peer][str(b)] = wilcoxon([j[x] for x in seeds], [q[x] for x in seeds], sign)
+    return tests
 
 
 def _quartiles(vals: Sequence[float]) -> dict[str, float]:
@@ -617,16 +624,7 @@ def summarize(bench: Benchmark, runs: Sequence[dict[str, Any]], budgets: Sequenc
                     cell["regret"] = _quartiles([float(x) for x in regrets if x is not None])
                 table[s][str(b)] = cell
                 by_seed[(s, b)] = {r["seed"]: at(r["curve"], b, inf) for r in rs}
-        tests: dict[str, dict[str, Any]] = {}
-        for peer in samplers:
-            if peer == "jointnas" or "jointnas" not in samplers:
-                continue
-            tests[peer] = {}
-            for b in budgets:
-                j, p = by_seed.get(("jointnas", b), {}), by_seed.get((peer, b), {})
-                seeds = sorted(set(j) & set(p))
-                if seeds:
-                    tests[peer][str(b)] = wilcoxon([j[x] for x in seeds], [p[x] for x in seeds], bench.sign)
+        tests = _paired_tests(by_seed, samplers, budgets, bench.sign)
         target = table.get("tpe", {}).get(str(TARGET_BUDGET), {}).get("median")
         reach: dict[str, Any] = {}
         for s in samplers:
