@@ -39,6 +39,7 @@ import datetime as dt
 import json
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -50,10 +51,17 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import optuna
 
 from benchmarks import _harness
-from benchmarks.augment_regime import ARMS, CHILD, RunLog, Setting, arm_stats, paired, pct, then_cutout, train_one
+from benchmarks.augment_regime import ARMS, RunLog, Setting, arm_stats, paired, pct, then_cutout, train_one
 from optnas import OptnasError
 
-DB = _harness.RESULTS / "augment_final.db"
+DB = _harness.RESULTS / "augment_wide" / "augment_final.db"
+#: The comparison's child: 194k parameters, 5.8 M MACs at 32 px; wide enough that the published
+#: AutoAugment policy beats crop + flip at 1,000 images (``benchmarks/results/augment_wide``), where
+#: the regime's 40k-parameter child (``augment_regime.CHILD``) under-fits every policy.
+WIDE_CHILD = (
+    "res32 stem_k3_s1_c16_hs ir_k3_e1_c16_hs ir_k3_e3_c32_s2_hs ir_k3_e3_c48_s2_se_hs "
+    "ir_k3_e3_c80_s2_hs ir_k3_e3_c128_se_hs head_c512_hs"
+)
 RA_N = (1, 2, 3)
 RA_M = (5, 9, 13)
 ORDER = ("none", "cropflip", "cutout", "randaugment", "trivialaugment", "published", "ppo")
@@ -99,8 +107,8 @@ def _storage() -> str:
 
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
-RA_FILE = STUDIES / "randaugment_cifar10_regime.toml"
-PPO_FILE = STUDIES / "autoaugment_cifar10_regime.toml"
+RA_FILE = STUDIES / "randaugment_cifar10_wide.toml"
+PPO_FILE = STUDIES / "autoaugment_cifar10_wide.toml"
 
 
 def study_config(path: Path, setting: Setting) -> Any:
@@ -135,8 +143,6 @@ def _run_file(path: Path, setting: Setting, clock: Clock, n_trials: int | None) 
     With ``--stop-at``, no trial starts that would end after the deadline (one search trial is
     taken to last as long as a training of the search setting so far, else ``clock.guess / 2``).
     """
-    import sys
-
     from optnas.studies import run_study
 
     config = study_config(path, setting)
@@ -162,14 +168,14 @@ def _sampler(config: Any) -> optuna.samplers.BaseSampler:
     return make_sampler(config, 10)
 
 
-def randaugment_search(setting: Setting, clock: Clock) -> optuna.Study:
-    """The (N, M) grid of ``studies/randaugment_cifar10_regime.toml``: validation accuracy as the score."""
-    return _run_file(RA_FILE, setting, clock, None)
+def randaugment_search(path: Path, setting: Setting, clock: Clock) -> optuna.Study:
+    """The (N, M) grid of a RandAugment study file: validation accuracy as the score."""
+    return _run_file(path, setting, clock, None)
 
 
-def ppo_search(setting: Setting, n_trials: int, clock: Clock) -> optuna.Study:
-    """AutoAugment's search, ``studies/autoaugment_cifar10_regime.toml`` (``PPOSampler``, small-budget preset)."""
-    return _run_file(PPO_FILE, setting, clock, n_trials)
+def ppo_search(path: Path, setting: Setting, n_trials: int, clock: Clock) -> optuna.Study:
+    """AutoAugment's search from its study file (``PPOSampler`` with the file's preset)."""
+    return _run_file(path, setting, clock, n_trials)
 
 
 def _complete(study: optuna.Study) -> int:
@@ -233,7 +239,9 @@ def ppo_learning(study: optuna.Study | None, hidden_size: int) -> dict[str, Any]
     }
 
 
-def accuracy_figure(by_arm: dict[str, list[dict[str, Any]]], labels: dict[str, str], out: Path) -> str:
+def accuracy_figure(
+    by_arm: dict[str, list[dict[str, Any]]], labels: dict[str, str], out: Path, name: str = "augment_final"
+) -> str:
     """The accuracy table as a figure: mean ± sd per arm, one dot per seed (PNG, else HTML)."""
     import plotly.graph_objects as go
 
@@ -257,7 +265,7 @@ def accuracy_figure(by_arm: dict[str, list[dict[str, Any]]], labels: dict[str, s
         height=520,
         barmode="overlay",
     )
-    stem = out / "augment_final"
+    stem = out / name
     try:
         fig.write_image(str(stem.with_suffix(".png")))
         return stem.with_suffix(".png").name
@@ -266,14 +274,14 @@ def accuracy_figure(by_arm: dict[str, list[dict[str, Any]]], labels: dict[str, s
         return stem.with_suffix(".html").name
 
 
-def _sample_image(out: Path) -> Path:
+def _sample_image(out: Path, name: str) -> Path:
     """A CIFAR-10 test image, upscaled 4x (nearest) so a grid of its draws is readable."""
     from PIL import Image
 
     from benchmarks.augment_regime import DATA_ROOT
 
     first = sorted((DATA_ROOT / "test" / "ship").iterdir())[0]
-    path = out / "augment_final_sample.png"
+    path = out / f"{name}_sample.png"
     with Image.open(first) as im:
         im.convert("RGB").resize((128, 128), Image.Resampling.NEAREST).save(path)
     return path
@@ -287,14 +295,13 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
-def policy_pictures(extra: dict[str, Any], out: Path) -> list[tuple[str, str, str]]:
+def policy_pictures(extra: dict[str, Any], out: Path, name: str = "augment_final") -> list[tuple[str, str, str]]:
     """``optnas augment show`` grids of the found policies: ``(label, command, png name)``."""
     import subprocess
-    import sys
 
     jobs: list[tuple[str, str, str]] = []
     if extra.get("ppo_policy"):
-        policy = out / "augment_final_ppo_policy.json"
+        policy = out / f"{name}_ppo_policy.json"
         policy.write_text(json.dumps(json.loads(extra["ppo_policy"]), indent=1) + "\n")
         jobs.append(("PPO-found policy (25 sub-policies)", _rel(policy), "ppo"))
     if extra.get("randaugment_best"):
@@ -302,10 +309,10 @@ def policy_pictures(extra: dict[str, Any], out: Path) -> list[tuple[str, str, st
         jobs.append((f"RandAugment best (N={n}, M={m})", f"randaugment:{n},{m}", "randaugment"))
     if not jobs:
         return []
-    image = _sample_image(out)
+    image = _sample_image(out, name)
     done = []
     for label, spec, tag in jobs:
-        png = out / f"augment_final_{tag}_grid.png"
+        png = out / f"{name}_{tag}_grid.png"
         args = ["augment", "show", spec, "--image", _rel(image)]
         args += ["--out", _rel(png), "--rows", "4", "--cols", "8", "--seed", "0"]
         subprocess.run([sys.executable, "-m", "optnas", *args], check=True, cwd=_harness.REPO, capture_output=True)
@@ -323,7 +330,14 @@ def write(
     command: str,
     status: str,
     out: Path = _harness.RESULTS,
+    name: str = "augment_final",
+    saved: dict[str, Any] | None = None,
 ) -> None:
+    """Write the report ``<out>/<name>.json`` and ``.md`` with its figure and policy grids beside it.
+
+    ``saved`` is the metadata of the report being rewritten (``--report-only``): its date and load
+    average are the runs', and its command is kept among ``earlier_commands``.
+    """
     by_arm: dict[str, list[dict[str, Any]]] = {}
     for key, arm_id in arms.items():
         rows = [log.find(setting, arm_id, s) for s in seeds]
@@ -376,11 +390,11 @@ def write(
         ["arm", "test acc. % (mean ± sd)", "seeds", "per seed", "search: trainings / CPU min"], rows
     )
     body += ["", "Paired differences (test accuracy points, one-sided: first arm better):", ""]
-    for name, p in comparisons.items():
+    for pair, p in comparisons.items():
         tp = "-" if p["t_p_one_sided"] is None else f"{p['t_p_one_sided']:.4f}"
         wp = "-" if p["wilcoxon_p_one_sided"] is None else f"{p['wilcoxon_p_one_sided']:.4f}"
         body.append(
-            f"- {name}: {pct(p['mean_diff'])} ± {pct(p['sd_diff'])} over {p['n']} seeds, {p['wins']}/{p['n']} wins;"
+            f"- {pair}: {pct(p['mean_diff'])} ± {pct(p['sd_diff'])} over {p['n']} seeds, {p['wins']}/{p['n']} wins;"
             f" paired t p = {tp}, Wilcoxon p = {wp}"
         )
     if extra.get("randaugment_grid"):
@@ -410,17 +424,29 @@ def write(
         if f"{key} - cropflip" in comparisons:
             c = comparisons[f"{key} - cropflip"]
             headline += f"; {key} - crop+flip {pct(c['mean_diff'])} (p={c['t_p_one_sided'] or float('nan'):.3g})"
-    figure = accuracy_figure(by_arm, labels, out)
+    figure = accuracy_figure(by_arm, labels, out, name)
     body += ["", f"![test accuracy per arm]({figure})" if figure.endswith(".png") else f"Figure: `{figure}`."]
-    pictures = policy_pictures(extra, out)
+    pictures = policy_pictures(extra, out, name)
     if pictures:
         body += ["", "Augmented samples (top-left: the original test image; every other cell one draw):", ""]
-        body += [f"- {label}: `{cmd}`" + "\n\n  " + f"![{label}]({name})" for label, cmd, name in pictures]
+        body += [f"- {label}: `{cmd}`" + "\n\n  " + f"![{label}]({png})" for label, cmd, png in pictures]
     meta = _harness.metadata(
-        command, setting=setting.__dict__, seeds=list(seeds), runs_file="benchmarks/results/augment_runs.jsonl"
+        command, setting=setting.__dict__, seeds=list(seeds), runs_file=_rel(log.path), studies_db=_rel(DB)
     )
+    if saved is not None:
+        earlier = [*saved.get("earlier_commands", [])]
+        if saved.get("command") != command:
+            earlier.append({"command": saved.get("command"), "date": saved.get("date")})
+        meta.update(
+            date=saved.get("date", meta["date"]),
+            load_average=saved.get("load_average"),
+            git_commit=saved.get("git_commit", meta.get("git_commit")),
+            git_dirty=saved.get("git_dirty", meta.get("git_dirty")),
+            report_rewritten=_harness.metadata("")["date"],
+            earlier_commands=earlier,
+        )
     _harness.write_report(
-        "augment_final",
+        name,
         meta=meta,
         result={
             "arms": {k: {"arm_id": arms[k], "label": labels[k], "runs": by_arm.get(k, [])} for k in arms},
@@ -456,17 +482,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--child",
-        default=CHILD,
-        help="the child network (optnas' text form); the search stages need study files for it, so another "
-        "child runs with --stages baselines (a regime probe; --out a folder of its own)",
+        default=WIDE_CHILD,
+        help="the child network (optnas' text form); the search stages need --ra-file/--ppo-file study files "
+        "with this child (another child: --out and --name of its own)",
+    )
+    parser.add_argument(
+        "--ra-file", type=Path, default=RA_FILE, help="the RandAugment study file (its child, data, recipe are checked)"
+    )
+    parser.add_argument(
+        "--ppo-file", type=Path, default=PPO_FILE, help="the AutoAugment study file (checked like --ra-file)"
     )
     parser.add_argument("--stop-at", default=None, help="UTC HH:MM; stop before a training that would end later")
     parser.add_argument("--report-only", action="store_true")
-    parser.add_argument("--out", type=Path, default=_harness.RESULTS, help="results folder (runs, studies, report)")
+    parser.add_argument(
+        "--out", type=Path, default=_harness.RESULTS / "augment_wide", help="data folder: the runs log and the studies"
+    )
+    parser.add_argument("--report-dir", type=Path, default=_harness.RESULTS, help="where the report and figures go")
+    parser.add_argument("--name", default="augment_final", help="the report's file name (without suffix)")
     args = parser.parse_args(argv)
     global DB
     DB = args.out / "augment_final.db"
     args.out.mkdir(parents=True, exist_ok=True)
+    report = (args.report_dir, args.name)
     import torch
 
     from optnas.augment import published_policy, rand_augment, trivial_augment
@@ -475,7 +512,11 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    command = _harness.command_line("benchmarks.augment_final", argv)
+    # the command that reproduces the runs (a rewritten report names the run, not the rewrite)
+    run_argv = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--report-only"]
+    command = _harness.command_line("benchmarks.augment_final", run_argv)
+    saved_json = args.report_dir / f"{args.name}.json"
+    saved = json.loads(saved_json.read_text())["meta"] if args.report_only and saved_json.is_file() else None
     from optnas.space import Arch
     from optnas.studies import load_study_file
 
@@ -487,9 +528,9 @@ def main(argv: list[str] | None = None) -> int:
     search_setting = replace(setting, epochs=args.search_epochs)
     # the searches' study files must match the setting; a probe of another child runs no search
     searching = bool({"randaugment", "ppo"} & set(args.stages))
-    ra_config = study_config(RA_FILE, search_setting) if searching else None
-    ppo_config = study_config(PPO_FILE, search_setting) if searching else None
-    preset = load_study_file(PPO_FILE).sampler.preset or "paper"
+    ra_config = study_config(args.ra_file, search_setting) if searching else None
+    ppo_config = study_config(args.ppo_file, search_setting) if searching else None
+    preset = load_study_file(args.ppo_file).sampler.preset or "paper"
     log = RunLog(args.out / "augment_runs.jsonl")
     clock = Clock(None if args.report_only else args.stop_at, guess_s=150.0)
     suffix = "+cutout" if args.cutout_after_policy else ""
@@ -521,7 +562,6 @@ def main(argv: list[str] | None = None) -> int:
         "published": (True, policy_arm(lambda seed: published_policy("cifar10").to_albumentations(seed=seed))),
     }
     extra: dict[str, Any] = {"preset": preset, "search_epochs": args.search_epochs, "cost": {}}
-    status = "partial"
 
     def run_arm(key: str) -> None:
         standard, make = makers[key]
@@ -531,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
             result = clock.timed(lambda seed=seed: train_one(setting, standard=standard, augment=make(seed), seed=seed))
             log.add("final", setting, arms[key], seed, result)
             print(f"final {arms[key]} seed {seed}: test {result['test_accuracy']:.4f}", flush=True)
-            write(log, setting, arms, labels, args.seeds, extra, command, "partial", args.out)
+            write(log, setting, arms, labels, args.seeds, extra, command, "partial", *report)
 
     def add_randaugment(study: optuna.Study) -> None:
         grid = {
@@ -566,18 +606,18 @@ def main(argv: list[str] | None = None) -> int:
                 for key in args.baseline_arms:
                     run_arm(key)
             if "randaugment" in args.stages:
-                add_randaugment(randaugment_search(search_setting, clock))
-                write(log, setting, arms, labels, args.seeds, extra, command, "partial", args.out)
+                add_randaugment(randaugment_search(args.ra_file, search_setting, clock))
+                write(log, setting, arms, labels, args.seeds, extra, command, "partial", *report)
                 run_arm("randaugment")
             if "ppo" in args.stages:
-                add_ppo(ppo_search(search_setting, args.ppo_trials, clock))
-                write(log, setting, arms, labels, args.seeds, extra, command, "partial", args.out)
+                add_ppo(ppo_search(args.ppo_file, search_setting, args.ppo_trials, clock))
+                write(log, setting, arms, labels, args.seeds, extra, command, "partial", *report)
                 run_arm("ppo")
-            finished = all(log.find(setting, arms[k], s) for k in ORDER if k in arms for s in args.seeds)
-            status = "complete" if finished and len(arms) == len(ORDER) else "partial"
     except OutOfTime:
         print("stopping: the next training would end after --stop-at", flush=True)
-    write(log, setting, arms, labels, args.seeds, extra, command, status, args.out)
+    finished = all(log.find(setting, arms[k], s) for k in ORDER if k in arms for s in args.seeds)
+    status = "complete" if finished and len(arms) == len(ORDER) else "partial"
+    write(log, setting, arms, labels, args.seeds, extra, command, status, *report, saved=saved)
     print(json.dumps({"status": status}), flush=True)
     return 0
 

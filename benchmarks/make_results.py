@@ -112,9 +112,19 @@ SECTIONS = (
     ),
     Section(
         "augment_final",
-        "Fair final comparison of augmentation methods (reduced CIFAR-10)",
-        "python -m benchmarks.augment_final --seeds 0 1 2 3 4 5 6 7 8 9 --ppo-trials 60 --search-epochs 20",
+        "Fair final comparison of augmentation methods (reduced CIFAR-10, 194k-parameter child)",
+        "python -m benchmarks.augment_final --seeds 0 1 2 3 4 --ppo-trials 60 --search-epochs 20",
         "none, crop + flip, Cutout, TrivialAugment, the published AutoAugment policy (paired seeds)",
+    ),
+    Section(
+        "augment_final_small",
+        "The first final comparison, with the regime's 40k-parameter child (under-fits strong policies)",
+        "python -m benchmarks.augment_final --child 'res32 stem_k3_s1_c8_hs ir_k3_e1_c8_hs ir_k3_e2_c16_s2_hs"
+        " ir_k3_e2_c24_s2_se_hs ir_k3_e2_c40_s2_hs ir_k3_e2_c64_se_hs head_c256_hs'"
+        " --ra-file studies/randaugment_cifar10_regime.toml --ppo-file studies/autoaugment_cifar10_regime.toml"
+        " --out benchmarks/results --name augment_final_small --seeds 0 1 2 3 4 5 6 7 8 9 --ppo-trials 60"
+        " --search-epochs 20",
+        "the same arms and seeds",
     ),
     Section(
         "surrogate",

@@ -8,20 +8,37 @@ from pathlib import Path
 import pytest
 
 from benchmarks import augment_final as af
-from benchmarks.augment_regime import Setting
+from benchmarks.augment_regime import CHILD, Setting
 
-SEARCH = replace(Setting(), epochs=20)
+SEARCH = Setting(epochs=20, arch=af.WIDE_CHILD)
+SMALL = replace(SEARCH, arch=CHILD)
+STUDIES = af.PPO_FILE.parent
 DATA = af.PPO_FILE.parents[1] / ".." / "shared" / "data" / "cifar10"
 pytestmark = pytest.mark.skipif(
     not DATA.is_dir(), reason="the study files name ../shared/data/cifar10 (the reduced CIFAR-10 copy), absent here"
 )
 
 
-@pytest.mark.parametrize("path", [af.RA_FILE, af.PPO_FILE], ids=lambda p: p.name)
-def test_shipped_search_files_match_the_comparisons_setting(path: Path) -> None:
-    config = af.study_config(path, SEARCH)
-    assert config.seed == SEARCH.data_seed
-    assert dict(config.dataset)["subset"] == SEARCH.train_size
+@pytest.mark.parametrize(
+    ("path", "setting"),
+    [
+        (af.RA_FILE, SEARCH),
+        (af.PPO_FILE, SEARCH),
+        (STUDIES / "randaugment_cifar10_regime.toml", SMALL),
+        (STUDIES / "autoaugment_cifar10_regime.toml", SMALL),
+    ],
+    ids=lambda p: p.name if isinstance(p, Path) else "",
+)
+def test_shipped_search_files_match_the_comparisons_setting(path: Path, setting: Setting) -> None:
+    config = af.study_config(path, setting)
+    assert config.seed == setting.data_seed
+    assert dict(config.dataset)["subset"] == setting.train_size
+
+
+def test_the_default_files_search_the_wide_child_and_not_the_small_one() -> None:
+    assert af.RA_FILE.name == "randaugment_cifar10_wide.toml"
+    with pytest.raises(SystemExit, match=r"space\.arch is 'res32 stem_k3_s1_c16_hs"):
+        af.study_config(af.PPO_FILE, SMALL)
 
 
 @pytest.mark.parametrize(
