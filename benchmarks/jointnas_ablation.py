@@ -26,6 +26,8 @@ Variants:
 - ``tr0.5-costin``: the default with the log costs as accuracy-head inputs as well
   (``PredictorConfig(cost_inputs=True)``); ``tr0.5-costin-nopretrain``: the costs as inputs *instead of*
   pretraining targets (the issue's "cost statistics as inputs instead of pretraining targets").
+- ``tr0.5-synflow``: the default, pretrained on the log SynFlow zero-cost proxy besides the log costs
+  (``PredictorConfig(free_data="costs+synflow")``; JointSpaces only: the cifar and digits surrogates).
 
 Resumable: every finished run is saved to the JSON at once, and a rerun of the same command skips
 the (variant, seed, budget) runs already there. Each variant is compared with ``paper`` by a paired
@@ -88,6 +90,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "acquisition": "paper",
         "trust_region": 0.5,
         "predictor_config": PredictorConfig(cost_inputs=True, pretrain=False),
+    },
+    "tr0.5-synflow": {
+        "acquisition": "paper",
+        "trust_region": 0.5,
+        "predictor_config": PredictorConfig(free_data="costs+synflow"),
     },
 }
 

@@ -160,6 +160,11 @@ STUDY_FILE_CASES = [
     run_file("sampler-n-batches-negative", sub("n_batches = 1", "n_batches = -1"), "sampler.n_batches=-1"),
     run_file("sampler-pool-too-small", sub("pool_size = 16", "pool_size = 1"), "pool_size=1"),
     run_file("sampler-predictor-unknown", BASE + "\n[sampler.predictor]\nhiddn = 3\n", "sampler.predictor.hiddn=3"),
+    run_file(
+        "sampler-predictor-free-data",
+        BASE + '\n[sampler.predictor]\nfree_data = "naswot"\n',
+        "predictor.free_data='naswot': expected one of",
+    ),
     run_file("sampler-ga-population", BASE + "\n[sampler.ga]\npopulation = 0\n", "sampler.ga.population=0"),
     run_file("sampler-ga-unknown", BASE + "\n[sampler.ga]\npopulaton = 8\n", "sampler.ga.populaton=8"),
     run_file("train-epochs-zero", sub("epochs = 1", "epochs = 0"), "train.epochs=0"),

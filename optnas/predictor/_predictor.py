@@ -50,7 +50,7 @@ import torch
 from torch import nn
 
 from optnas._errors import ConfigError
-from optnas.cost import count_columns
+from optnas.predictor._free_data import FREE_DATA, free_data_proxy
 from optnas.space import JointSpace, ParamSpace, SearchSpace
 
 __all__ = ["Predictor", "PredictorConfig"]
@@ -106,6 +106,10 @@ class PredictorConfig:
             embedding and the recipe. FBNetV3 (Sec. 3.2) uses them only as pretraining targets;
             as inputs the head can use a cost-accuracy trend directly, with or without
             pretraining. Needs a proxy (a JointSpace, or a user space with a cost function).
+        free_data: the free statistics a JointSpace's encoder is pretrained on (step 1):
+            ``"costs"`` (FBNetV3's log MACs and log params) or ``"costs+synflow"`` (plus the
+            log SynFlow zero-cost proxy at initialization; see ``optnas.predictor._free_data``).
+            A user space's statistics are its cost function's, whatever this says.
     """
 
     hidden: int = 64
@@ -129,6 +133,7 @@ class PredictorConfig:
     cv_folds: int = 0
     cv_weight_decays: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
     cost_inputs: bool = False
+    free_data: str = "costs"
 
     def __post_init__(self) -> None:
         if self.target not in ("auto", "logit", "identity"):
@@ -167,6 +172,11 @@ class PredictorConfig:
         for name in ("pretrain", "bootstrap", "cost_inputs"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"predictor.{name}", getattr(self, name), "must be true or false")
+        if self.free_data not in FREE_DATA:
+            raise ConfigError("predictor.free_data", self.free_data, f"expected one of {list(FREE_DATA)}")
+        if self.cost_inputs and self.free_data != "costs":
+            # a zero-cost proxy per pool candidate would build every network of every pool
+            raise ConfigError("predictor.free_data", self.free_data, "cost_inputs needs free_data='costs'")
 
 
 @contextlib.contextmanager
@@ -252,16 +262,6 @@ def _init_module(module: nn.Module, gen: torch.Generator) -> None:
 ProxyFn = Callable[[FloatArray], FloatArray]
 
 
-def analytic_proxy(space: JointSpace, num_classes: int) -> ProxyFn:
-    """``(log MACs, log params)`` of column rows of a JointSpace: the paper's free statistics."""
-
-    def proxy(cols: FloatArray) -> FloatArray:
-        cost = count_columns(space, cols, num_classes)
-        return np.stack([np.log(cost.macs.astype(float)), np.log(cost.params.astype(float))], axis=1)
-
-    return proxy
-
-
 # Pretrained encoders, keyed by (space fingerprint, num_classes, config, seed).
 _PRETRAIN_CACHE: OrderedDict[tuple[Any, ...], tuple[dict[str, torch.Tensor], FloatArray, FloatArray]] = OrderedDict()
 #: One fused kernel per Adam step instead of a loop over the parameter tensors: the same update
@@ -308,7 +308,7 @@ class Predictor:
         self.seed = int(seed)
         self.config = config if config is not None else PredictorConfig()
         if proxy is None and isinstance(space, JointSpace):
-            proxy, proxy_key = analytic_proxy(space, num_classes), "analytic"
+            proxy, proxy_key = free_data_proxy(space, num_classes, self.config.free_data)
         self._proxy = proxy
         self._proxy_key = proxy_key
         width = n_proxy if n_proxy is not None else (2 if proxy is None else int(proxy(space.sample(1, 0)).shape[1]))
