@@ -57,3 +57,23 @@ def test_a_drifted_study_file_is_an_error_naming_the_field(tmp_path: Path, old: 
     drifted.write_text(text.replace(old, new).replace('"../shared/data/cifar10"', f'"{root.resolve()}"'))
     with pytest.raises(SystemExit, match=field.replace(".", r"\.")):
         af.study_config(drifted, SEARCH)
+
+
+def test_a_rewritten_report_keeps_the_runs_date_and_names_the_run_not_the_rewrite(tmp_path: Path) -> None:
+    import json
+
+    argv = ["--stages", "baselines", "--seeds", "0", "--out", str(tmp_path), "--report-dir", str(tmp_path)]
+    argv += ["--name", "probe"]
+    assert af.main([*argv, "--report-only"]) == 0
+    meta = json.loads((tmp_path / "probe.json").read_text())["meta"]
+    assert "--report-only" not in meta["command"] and meta["command"].endswith("--name probe")
+    assert meta["status"] == "partial" and meta["runs_file"].endswith("augment_runs.jsonl")
+    # the report of a run made earlier: its date, load and commit survive a rewrite
+    saved = {**meta, "date": "2026-01-02T03:04:05+00:00", "load_average": 1.5, "git_commit": "abc", "command": "old"}
+    (tmp_path / "probe.json").write_text(json.dumps({"schema": 1, "meta": saved, "result": {}}))
+    assert af.main([*argv, "--report-only"]) == 0
+    again = json.loads((tmp_path / "probe.json").read_text())["meta"]
+    assert (again["date"], again["load_average"], again["git_commit"]) == ("2026-01-02T03:04:05+00:00", 1.5, "abc")
+    assert again["earlier_commands"] == [{"command": "old", "date": "2026-01-02T03:04:05+00:00"}]
+    assert again["report_rewritten"] != again["date"]
+    assert "Date (UTC): 2026-01-02T03:04:05+00:00" in (tmp_path / "probe.md").read_text()
