@@ -309,6 +309,7 @@ class Predictor:
         self.config = config if config is not None else PredictorConfig()
         if proxy is None and isinstance(space, JointSpace):
             proxy, proxy_key = free_data_proxy(space, num_classes, self.config.free_data)
+            n_proxy = 2 if self.config.free_data == "costs" else 3  # known: no network built to count them
         self._proxy = proxy
         self._proxy_key = proxy_key
         width = n_proxy if n_proxy is not None else (2 if proxy is None else int(proxy(space.sample(1, 0)).shape[1]))
