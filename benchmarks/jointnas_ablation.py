@@ -26,6 +26,7 @@ Variants:
 - ``tr0.5-costin``: the default with the log costs as accuracy-head inputs as well
   (``PredictorConfig(cost_inputs=True)``); ``tr0.5-costin-nopretrain``: the costs as inputs *instead of*
   pretraining targets (the issue's "cost statistics as inputs instead of pretraining targets").
+- ``tr0.5-cv``: the default with the head's weight decay chosen by 4-fold cross-validation.
 - ``tr0.5-synflow``: the default, pretrained on the log SynFlow zero-cost proxy besides the log costs
   (``PredictorConfig(free_data="costs+synflow")``; JointSpaces only: the cifar and digits surrogates).
 
@@ -91,6 +92,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "trust_region": 0.5,
         "predictor_config": PredictorConfig(cost_inputs=True, pretrain=False),
     },
+    "tr0.5-cv": {"acquisition": "paper", "trust_region": 0.5, "predictor_config": PredictorConfig(cv_folds=4)},
     "tr0.5-synflow": {
         "acquisition": "paper",
         "trust_region": 0.5,

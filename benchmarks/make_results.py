@@ -211,7 +211,7 @@ SECTIONS = (
         "jointnas_ablation_cifar",
         "JointNAS ablation: reduced-CIFAR-10 surrogate (pretraining and the SynFlow zero-cost proxy)",
         "python -m benchmarks.jointnas_ablation cifar --seeds 10 --budgets 32,64 --variants paper,paper-nopretrain,"
-        "local,paper-tr0.5,tr0.5-synflow",
+        "local,paper-tr0.5,tr0.5-synflow,tr0.5-cv",
         "the paper-literal configuration and the default (paired by seed), and the suite's TPE/GP/random medians",
     ),
     Section(
@@ -299,7 +299,19 @@ default, `acquisition="paper", trust_region=0.5`; 20 seeds on the tabular and su
   (new) the log costs as accuracy-head inputs with or without pretraining (`tr0.5-costin*`: FCNet +0.03 to
   +0.09, NAS-Bench-201 and digits within +-0.17, all p >= 0.22, 5-10x the overhead). Pretraining on cost
   statistics helps where the costs rank the values (NAS-Bench-201, Spearman +0.71: -0.76 points at 64
-  trials without it) and is neutral or harmful where they do not (FCNet, the surrogates).
+  trials without it) and is neutral where they do not (FCNet, digits); on the cifar surrogate (first
+  ablated 2026-12-06) it helps a little although the costs do not rank the values there (Spearman 0.00 /
+  -0.10): -0.0046 at 64 trials without it, 1/0/9 seeds, p = 0.049. Also on cifar: incumbent mutations
+  (`local`) -0.002 (p = 0.43) and a cross-validated weight decay on the default (`tr0.5-cv`) -0.013
+  (p = 0.12).
+- **Zero-cost proxies as free data (2026-12-06).** `PredictorConfig(free_data="costs+synflow")` pretrains
+  the encoder on log SynFlow (Tanaka et al. 2020) besides the log costs (`tr0.5-synflow`): cifar surrogate
+  0.3691 vs the default's 0.3673 at 64 trials (5/0/5 seeds, p = 1), digits 0.9504 vs 0.9527 (p = 0.34), at
+  6-14x the overhead (1,024 networks built per pretraining). `python -m benchmarks.zero_cost` says why: on
+  the 400 real reduced-CIFAR-10 evaluations SynFlow's rank correlation with accuracy is -0.14 and NASWOT's
+  (Mellor et al. 2021) +0.07, and NASWOT ranks like log MACs (rho 0.94); on the 175 digits evaluations
+  both are within +-0.05. In these joint spaces the recipe, which no statistic of the network at
+  initialization sees, drives the accuracy. Kept as an option, not the default.
 - **Overhead** over the same 64 trials: 0.03-0.05x GP's on the cifar and digits joint spaces (20-28
   dimensions, where GP's acquisition optimization is slow) and 0.06-0.09x on real digits: the 1/10 target
   is met there. On the low-dimensional tabular spaces, against GP with `greenlet` (Optuna's batched
